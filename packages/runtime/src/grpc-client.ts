@@ -1,0 +1,64 @@
+import {
+  credentials,
+  InterceptingCall,
+  Metadata,
+  type CallOptions,
+  type ChannelCredentials,
+  type Client,
+  type ClientOptions,
+  type Interceptor,
+  type ServiceDefinition,
+  type ServiceError as GrpcServiceError,
+} from "@grpc/grpc-js";
+import { currentRequestContext, REQUEST_ID_KEY } from "./logger.js";
+
+/** Upper bound for any one unary call inside the mesh; a slower downstream is treated as unavailable. */
+export const DEFAULT_DEADLINE_MS = 5_000;
+
+type GeneratedClientConstructor<C extends Client> = {
+  new (address: string, creds: ChannelCredentials, options?: Partial<ClientOptions>): C;
+  service: ServiceDefinition;
+};
+
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (error: GrpcServiceError | null, response: Res) => void,
+) => unknown;
+
+/** A generated grpc-js client with each unary method as `(request) => Promise<response>`. */
+export type PromiseClient<C> = {
+  [K in keyof C as C[K] extends UnaryMethod<never, never> ? K : never]: C[K] extends UnaryMethod<infer Req, infer Res>
+    ? (request: Req, options?: { deadlineMs?: number; metadata?: Metadata }) => Promise<Res>
+    : never;
+} & { close(): void };
+
+/** Carries the current request id to the callee, so one id follows a request through the mesh. */
+const propagateRequestId: Interceptor = (options, nextCall) =>
+  new InterceptingCall(nextCall(options), {
+    start: (metadata, listener, next) => {
+      const context = currentRequestContext();
+      if (context && metadata.get(REQUEST_ID_KEY).length === 0) metadata.set(REQUEST_ID_KEY, context.requestId);
+      next(metadata, listener);
+    },
+  });
+
+export function createGrpcClient<C extends Client>(Ctor: GeneratedClientConstructor<C>, address: string): PromiseClient<C> {
+  const client = new Ctor(address, credentials.createInsecure(), {
+    interceptors: [propagateRequestId],
+    // Reconnect quickly after a peer restarts instead of backing off for up to two minutes.
+    "grpc.max_reconnect_backoff_ms": 2_000,
+    "grpc.keepalive_time_ms": 30_000,
+  });
+  const promised: Record<string, unknown> = { close: () => client.close() };
+  for (const key of Object.keys(Ctor.service)) {
+    const method = (client as unknown as Record<string, UnaryMethod<unknown, unknown>>)[key]!.bind(client);
+    promised[key] = (request: unknown, options: { deadlineMs?: number; metadata?: Metadata } = {}) =>
+      new Promise((resolve, reject) => {
+        const deadline = new Date(Date.now() + (options.deadlineMs ?? DEFAULT_DEADLINE_MS));
+        method(request, options.metadata ?? new Metadata(), { deadline }, (error, response) => (error ? reject(error) : resolve(response)));
+      });
+  }
+  return promised as PromiseClient<C>;
+}

@@ -1,0 +1,140 @@
+import {
+  Server,
+  ServerCredentials,
+  status as GrpcStatus,
+  type Metadata,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import { HealthImplementation } from "grpc-health-check";
+import { descriptorSetPath } from "@fanfare/contracts";
+import { ServiceError } from "./errors.js";
+import { newRequestId, REQUEST_ID_KEY, runWithRequestContext, sanitizeRequestId, type Logger } from "./logger.js";
+import { counter, histogram, LATENCY_BUCKETS } from "./metrics.js";
+import { addReflection, DescriptorIndex } from "./reflection.js";
+
+type RequestOf<M> = M extends { requestDeserialize: (bytes: Buffer) => infer R } ? R : never;
+type ResponseOf<M> = M extends { responseSerialize: (value: infer R) => Buffer } ? R : never;
+
+export interface CallContext {
+  requestId: string;
+  metadata: Metadata;
+}
+
+/** A service's handlers as plain async functions: return the response or throw a ServiceError. */
+export type AsyncHandlers<D> = {
+  [K in keyof D]: (request: RequestOf<D[K]>, call: CallContext) => Promise<ResponseOf<D[K]>>;
+};
+
+export interface ServiceBinding {
+  definition: ServiceDefinition;
+  handlers: Record<string, (request: never, call: CallContext) => Promise<unknown>>;
+}
+
+export function bindService<D extends ServiceDefinition>(definition: D, handlers: AsyncHandlers<D>): ServiceBinding {
+  return { definition, handlers: handlers as unknown as ServiceBinding["handlers"] };
+}
+
+export interface RunningGrpcServer {
+  port: number;
+  /** Marks every service SERVING (or not) in the standard health service. */
+  setServing(serving: boolean): void;
+  /** Stops taking calls, lets in-flight ones finish until the deadline, then cuts what is left. */
+  shutdown(deadlineMs: number): Promise<void>;
+}
+
+export interface GrpcServerOptions {
+  bindings: ServiceBinding[];
+  host: string;
+  port: number;
+  logger: Logger;
+}
+
+const handledCalls = counter("grpc_server_handled_total", "gRPC calls completed, by method and status code", ["method", "code"]);
+const callDuration = histogram("grpc_server_handling_seconds", "gRPC call latency", ["method"], LATENCY_BUCKETS);
+
+const HEALTH_SERVICE = "grpc.health.v1.Health";
+const REFLECTION_SERVICES = ["grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"];
+
+export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const server = new Server();
+  const serviceNames = options.bindings.map((binding) => serviceNameOf(binding.definition));
+  const health = new HealthImplementation(Object.fromEntries(["", ...serviceNames].map((name) => [name, "NOT_SERVING" as const])));
+  health.addToServer(server);
+  addReflection(server, DescriptorIndex.fromFile(descriptorSetPath), new Set([...serviceNames, HEALTH_SERVICE, ...REFLECTION_SERVICES]));
+  for (const binding of options.bindings) server.addService(binding.definition, adaptHandlers(binding, options.logger));
+
+  const port = await bind(server, `${options.host}:${options.port}`);
+  options.logger.info({ port, services: serviceNames }, "gRPC server listening");
+  return {
+    port,
+    setServing: (serving) => {
+      for (const name of ["", ...serviceNames]) health.setStatus(name, serving ? "SERVING" : "NOT_SERVING");
+    },
+    shutdown: (deadlineMs) => shutdownGracefully(server, deadlineMs),
+  };
+}
+
+function serviceNameOf(definition: ServiceDefinition): string {
+  const firstMethod = Object.values(definition)[0];
+  if (!firstMethod) throw new Error("service definition without methods");
+  return firstMethod.path.split("/")[1] ?? "";
+}
+
+function bind(server: Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(address, ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+  );
+}
+
+function shutdownGracefully(server: Server, deadlineMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const cutOff = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, deadlineMs);
+    server.tryShutdown(() => {
+      clearTimeout(cutOff);
+      resolve();
+    });
+  });
+}
+
+function adaptHandlers(binding: ServiceBinding, logger: Logger): UntypedServiceImplementation {
+  return Object.fromEntries(
+    Object.entries(binding.definition).map(([key, method]) => {
+      const handler = binding.handlers[key];
+      if (!handler) throw new Error(`no handler for ${method.path}`);
+      return [key, adaptUnary(method.path, handler, logger)];
+    }),
+  );
+}
+
+/** Runs one unary call inside its request context, with metrics, and turns thrown errors into statuses. */
+function adaptUnary(path: string, handler: ServiceBinding["handlers"][string], logger: Logger) {
+  return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+    const requestId = sanitizeRequestId(call.metadata.get(REQUEST_ID_KEY)[0]) ?? newRequestId();
+    runWithRequestContext({ requestId }, async () => {
+      const stopTimer = callDuration.startTimer({ method: path });
+      try {
+        const response = await handler(call.request as never, { requestId, metadata: call.metadata });
+        handledCalls.inc({ method: path, code: "OK" });
+        callback(null, response);
+      } catch (error) {
+        const { code, details } = statusOf(error, path, logger);
+        handledCalls.inc({ method: path, code: GrpcStatus[code] });
+        callback({ code, details });
+      } finally {
+        stopTimer();
+      }
+    });
+  };
+}
+
+function statusOf(error: unknown, path: string, logger: Logger): { code: GrpcStatus; details: string } {
+  if (error instanceof ServiceError) return { code: error.code, details: error.message };
+  logger.error({ err: error, method: path }, "unhandled error in gRPC handler");
+  return { code: GrpcStatus.INTERNAL, details: "internal error" };
+}

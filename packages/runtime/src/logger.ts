@@ -1,0 +1,47 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomUUID } from "node:crypto";
+import { pino, type Logger } from "pino";
+
+/** What is known about the call being served; carried across awaits by AsyncLocalStorage. */
+export interface RequestContext {
+  requestId: string;
+  /** The caller's WAL position for read-your-writes, when it wrote recently. */
+  minLsn?: string;
+}
+
+const requestContext = new AsyncLocalStorage<RequestContext>();
+
+/** The gRPC metadata key and HTTP header that carry the request id through the mesh. */
+export const REQUEST_ID_KEY = "x-request-id";
+
+export function runWithRequestContext<T>(context: RequestContext, fn: () => T): T {
+  return requestContext.run(context, fn);
+}
+
+export function currentRequestContext(): RequestContext | undefined {
+  return requestContext.getStore();
+}
+
+export function newRequestId(): string {
+  return randomUUID();
+}
+
+/** Accepts a caller's request id only when it is short and printable, so it cannot flood or forge log lines. */
+export function sanitizeRequestId(value: unknown): string | undefined {
+  return typeof value === "string" && /^[\w.:-]{1,128}$/.test(value) ? value : undefined;
+}
+
+/** The one logger: JSON lines, each stamped with the current request id when there is one. */
+export function createLogger(service: string, level = process.env.LOG_LEVEL ?? "info"): Logger {
+  return pino({
+    level,
+    base: { service },
+    mixin: () => {
+      const context = requestContext.getStore();
+      return context ? { request_id: context.requestId } : {};
+    },
+    redact: { paths: ["password", "*.password", "req.headers.authorization"], censor: "[redacted]" },
+  });
+}
+
+export type { Logger };

@@ -1,0 +1,160 @@
+import { randomUUID } from "node:crypto";
+import type { JetStreamClient, NatsConnection } from "nats";
+import pg from "pg";
+import type { Logger } from "./logger.js";
+import { counter, gauge } from "./metrics.js";
+import type { Pool, PoolClient } from "./pg.js";
+
+/**
+ * Transactional outbox. A producer writes its event row in the same transaction as the change it
+ * describes; the relay publishes rows to JetStream in id order with Nats-Msg-Id = event id and
+ * deletes them once JetStream has acknowledged. A crash or a NATS outage therefore loses nothing,
+ * a republish after a crash is dropped by JetStream's de-duplication window, and events leave in
+ * commit order (so in order per author).
+ *
+ * Every service's migrations create the same table:
+ *   outbox(id bigserial primary key, event_id uuid, subject text, payload bytea, created_at timestamptz)
+ */
+
+/** The NOTIFY channel that wakes the relay as soon as an event commits. */
+const OUTBOX_CHANNEL = "outbox";
+/** Only one relay per database publishes at a time, which keeps the order; the others stand by. */
+const RELAY_LOCK_KEY = 0x0f_a4_fa_4e;
+/** Rows published per transaction: large enough for throughput, small enough to hold the lock briefly. */
+const BATCH_SIZE = 200;
+/** Safety net when a NOTIFY is missed (relay restarted, connection lost): look anyway this often. */
+const POLL_INTERVAL_MS = 1_000;
+/** Wait before trying again after NATS or PostgreSQL failed. */
+const RETRY_DELAY_MS = 1_000;
+/** JetStream must acknowledge a publish within this, else NATS counts as down for this round. */
+const PUBLISH_TIMEOUT_MS = 3_000;
+
+const published = counter("outbox_published_total", "Outbox events published to JetStream", ["subject"]);
+const publishFailures = counter("outbox_publish_failures_total", "Outbox relay rounds that failed and will retry");
+const backlog = gauge("outbox_backlog", "Outbox rows waiting to be published at the last relay round");
+
+export interface OutboxEvent {
+  subject: string;
+  /** Encodes the payload; it receives the new event's id, which payloads carry too. */
+  encode: (eventId: string) => Uint8Array;
+}
+
+/** Records an event in the caller's transaction; returns its id. */
+export async function enqueueEvent(client: PoolClient, event: OutboxEvent): Promise<string> {
+  const eventId = randomUUID();
+  await client.query("INSERT INTO outbox (event_id, subject, payload) VALUES ($1, $2, $3)", [
+    eventId,
+    event.subject,
+    Buffer.from(event.encode(eventId)),
+  ]);
+  await client.query(`NOTIFY ${OUTBOX_CHANNEL}`);
+  return eventId;
+}
+
+export interface OutboxRelay {
+  /** Publishes what is pending now; resolves when the outbox was empty or another relay holds the lock. */
+  flush(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function startOutboxRelay(options: { pool: Pool; connectionString: string; nats: NatsConnection; logger: Logger }): OutboxRelay {
+  const { pool, logger } = options;
+  const js = options.nats.jetstream();
+  let stopped = false;
+  let running: Promise<void> = Promise.resolve();
+  let rerun = false;
+  let timer: NodeJS.Timeout | undefined;
+  let listener: pg.Client | undefined;
+
+  const drain = async () => {
+    while (!stopped) {
+      const outcome = await publishBatch(pool, js).catch((error: unknown) => {
+        publishFailures.inc();
+        logger.warn({ err: error }, "outbox relay round failed; retrying");
+        return "failed" as const;
+      });
+      if (outcome === "failed") return schedule(RETRY_DELAY_MS);
+      if (outcome !== "more") return;
+    }
+  };
+  const kick = (): Promise<void> => {
+    if (stopped) return running;
+    rerun = true;
+    running = running.then(async () => {
+      if (!rerun) return;
+      rerun = false;
+      await drain();
+    });
+    return running;
+  };
+  const schedule = (delay: number) => {
+    clearTimeout(timer);
+    if (!stopped) timer = setTimeout(() => void kick(), delay);
+  };
+  const poll = setInterval(() => void kick(), POLL_INTERVAL_MS);
+
+  const listen = async () => {
+    try {
+      listener = new pg.Client({ connectionString: options.connectionString });
+      listener.on("error", () => undefined);
+      listener.on("end", () => {
+        if (!stopped) setTimeout(() => void listen(), RETRY_DELAY_MS);
+      });
+      listener.on("notification", () => void kick());
+      await listener.connect();
+      await listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    } catch (error) {
+      logger.warn({ err: error }, "outbox relay cannot LISTEN; polling only until it can");
+    }
+  };
+  void listen();
+  void kick();
+
+  return {
+    flush: () => kick(),
+    stop: async () => {
+      stopped = true;
+      clearInterval(poll);
+      clearTimeout(timer);
+      await running;
+      await listener?.end().catch(() => undefined);
+    },
+  };
+}
+
+/** One transaction: take the relay lock, publish the oldest rows in order, delete those published. */
+async function publishBatch(pool: Pool, js: JetStreamClient): Promise<"empty" | "more" | "locked"> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const { rows: lock } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_xact_lock($1) AS locked", [RELAY_LOCK_KEY]);
+    if (!lock[0]?.locked) {
+      await client.query("ROLLBACK");
+      return "locked";
+    }
+    const { rows } = await client.query<{ id: string; event_id: string; subject: string; payload: Buffer }>(
+      "SELECT id, event_id, subject, payload FROM outbox ORDER BY id LIMIT $1",
+      [BATCH_SIZE],
+    );
+    let done = 0;
+    try {
+      for (const row of rows) {
+        await js.publish(row.subject, row.payload, { msgID: row.event_id, timeout: PUBLISH_TIMEOUT_MS });
+        published.inc({ subject: row.subject });
+        done++;
+      }
+    } finally {
+      // Whatever JetStream acknowledged leaves the outbox even when a later publish failed.
+      if (done > 0) await client.query("DELETE FROM outbox WHERE id <= $1", [rows[done - 1]!.id]);
+      const { rows: left } = await client.query<{ n: string }>("SELECT count(*) AS n FROM outbox");
+      backlog.set(Number(left[0]?.n ?? 0));
+      await client.query("COMMIT");
+    }
+    return rows.length === BATCH_SIZE ? "more" : "empty";
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Every JetStream stream and subject of the mesh, in one place. Producers create their streams at
+ * start; consumers create them too, so start order does not matter.
+ */
+export const SUBJECTS = {
+  postCreated: "posts.created",
+  postUpdated: "posts.updated",
+  postDeleted: "posts.deleted",
+  friendAdded: "graph.friend.added",
+  friendRemoved: "graph.friend.removed",
+  celebrityChanged: "graph.celebrity.changed",
+} as const;
+
+export interface StreamSpec {
+  name: string;
+  subjects: string[];
+}
+
+export const STREAMS = {
+  posts: { name: "POSTS", subjects: ["posts.>"] },
+  graph: { name: "GRAPH", subjects: ["graph.>"] },
+} as const satisfies Record<string, StreamSpec>;
+
+/** How long JetStream remembers a Nats-Msg-Id: covers a relay republishing after a crash or an outage. */
+export const DUPLICATE_WINDOW_MS = 10 * 60_000;
+
+/** How long events are kept: long enough for a consumer that was down for a weekend to catch up. */
+export const STREAM_MAX_AGE_MS = 7 * 24 * 3600_000;

@@ -1,0 +1,78 @@
+import { events } from "@fanfare/contracts";
+import { enqueueEvent, inTransaction, SUBJECTS, type Pool, type PoolClient } from "@fanfare/runtime";
+
+export type FriendshipChange = "changed" | "unchanged" | "unknown-user";
+
+export class FriendshipsRepository {
+  constructor(
+    private readonly primary: Pool,
+    private readonly replica: Pool,
+  ) {}
+
+  /** user follows friend: the row, both counters and the graph event commit together or not at all. */
+  add(userId: string, friendId: string): Promise<FriendshipChange> {
+    return inTransaction(this.primary, async (client) => {
+      if (!(await lockBothUsers(client, userId, friendId))) return "unknown-user";
+      const inserted = await client.query("INSERT INTO friendships (user_id, friend_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", [
+        userId,
+        friendId,
+      ]);
+      if (inserted.rowCount === 0) return "unchanged";
+      await adjustCounters(client, userId, friendId, +1);
+      await enqueueEvent(client, {
+        subject: SUBJECTS.friendAdded,
+        encode: (eventId) => events.FriendAdded.encode({ eventId, userId, friendId, occurredAt: new Date() }).finish(),
+      });
+      return "changed";
+    });
+  }
+
+  remove(userId: string, friendId: string): Promise<FriendshipChange> {
+    return inTransaction(this.primary, async (client) => {
+      if (!(await lockBothUsers(client, userId, friendId))) return "unknown-user";
+      const deleted = await client.query("DELETE FROM friendships WHERE user_id = $1 AND friend_id = $2", [userId, friendId]);
+      if (deleted.rowCount === 0) return "unchanged";
+      await adjustCounters(client, userId, friendId, -1);
+      await enqueueEvent(client, {
+        subject: SUBJECTS.friendRemoved,
+        encode: (eventId) => events.FriendRemoved.encode({ eventId, userId, friendId, occurredAt: new Date() }).finish(),
+      });
+      return "changed";
+    });
+  }
+
+  async friendsOf(userId: string): Promise<string[]> {
+    const { rows } = await this.replica.query<{ friend_id: string }>(
+      "SELECT friend_id FROM friendships WHERE user_id = $1 ORDER BY friend_id",
+      [userId],
+    );
+    return rows.map((row) => row.friend_id);
+  }
+
+  /** One keyset page of the users who follow `userId`, in id order after `afterId`. */
+  async followersPage(userId: string, afterId: string | null, limit: number): Promise<string[]> {
+    const { rows } = await this.replica.query<{ user_id: string }>(
+      `SELECT user_id FROM friendships
+       WHERE friend_id = $1 AND ($2::uuid IS NULL OR user_id > $2::uuid)
+       ORDER BY user_id LIMIT $3`,
+      [userId, afterId, limit],
+    );
+    return rows.map((row) => row.user_id);
+  }
+}
+
+/**
+ * Locks both users' rows in id order: concurrent follows in opposite directions then queue up
+ * instead of deadlocking, and the counters below cannot race. False when either user is unknown.
+ */
+async function lockBothUsers(client: PoolClient, userId: string, friendId: string): Promise<boolean> {
+  const { rowCount } = await client.query("SELECT id FROM users WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE", [
+    [userId, friendId],
+  ]);
+  return rowCount === 2;
+}
+
+async function adjustCounters(client: PoolClient, userId: string, friendId: string, delta: 1 | -1): Promise<void> {
+  await client.query("UPDATE users SET friend_count = friend_count + $2 WHERE id = $1", [userId, delta]);
+  await client.query("UPDATE users SET follower_count = follower_count + $2 WHERE id = $1", [friendId, delta]);
+}
