@@ -4,6 +4,7 @@ import {
   Metadata,
   type CallOptions,
   type ChannelCredentials,
+  type ClientUnaryCall,
   type Client,
   type ClientOptions,
   type Interceptor,
@@ -28,8 +29,14 @@ type UnaryMethod<Req, Res> = (
 ) => unknown;
 
 /** A generated grpc-js client with each unary method as `(request) => Promise<response>`. */
+// Generated methods are overloaded; `infer` reads the last overload, the one with metadata and options.
 export type PromiseClient<C> = {
-  [K in keyof C as C[K] extends UnaryMethod<never, never> ? K : never]: C[K] extends UnaryMethod<infer Req, infer Res>
+  [K in keyof C as C[K] extends (...args: never[]) => ClientUnaryCall ? K : never]: C[K] extends (
+    request: infer Req,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: GrpcServiceError | null, response: infer Res) => void,
+  ) => ClientUnaryCall
     ? (request: Req, options?: { deadlineMs?: number; metadata?: Metadata }) => Promise<Res>
     : never;
 } & { close(): void };

@@ -11,3 +11,4 @@ export * from "./pg.js";
 export * from "./reflection.js";
 export * from "./streams.js";
 export * from "./validation.js";
+export * from "./pg-service.js";

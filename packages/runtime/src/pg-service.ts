@@ -1,0 +1,93 @@
+import { z } from "zod";
+import { commonEnv, env } from "./config.js";
+import type { ServiceBinding } from "./grpc-server.js";
+import { startGrpcServer } from "./grpc-server.js";
+import { closeAll } from "./lifecycle.js";
+import { createLogger, type Logger } from "./logger.js";
+import { startMetricsServer } from "./metrics.js";
+import { connectNats, drainNats, ensureStream } from "./nats.js";
+import { startOutboxRelay } from "./outbox.js";
+import { createPool, ensureDatabase, migrate, type Pool } from "./pg.js";
+import type { StreamSpec } from "./streams.js";
+
+/**
+ * The environment of a service that owns a PostgreSQL database and publishes events through an
+ * outbox (social-graph, posts). Each passes its own default database and port.
+ */
+export function pgServiceEnv(defaults: { database: string; grpcPort: number }) {
+  return {
+    ...commonEnv,
+    PG_PRIMARY_URL: env.postgresUrl().default(`postgres://postgres@127.0.0.1:5432/${defaults.database}`),
+    /** Reads go to the replica when set; unset means the leader serves reads too. */
+    PG_REPLICA_URL: env.postgresUrl().optional(),
+    NATS_URL: z.string().default("nats://127.0.0.1:4222"),
+    GRPC_HOST: z.string().default("0.0.0.0"),
+    GRPC_PORT: env.port(defaults.grpcPort),
+    PG_POOL_SIZE: env.positiveInt(10),
+  };
+}
+
+export type PgServiceConfig = z.infer<z.ZodObject<ReturnType<typeof pgServiceEnv>>>;
+
+export interface Pools {
+  /** Writes, transactions and reads that must see the caller's own write. */
+  primary: Pool;
+  /** Other reads. */
+  replica: Pool;
+}
+
+export interface RunningPgService {
+  port: number;
+  metricsPort: number;
+  logger: Logger;
+  /** Publishes pending outbox events now (tests use it to avoid waiting for the relay's poll). */
+  flushOutbox(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts such a service: database and migrations, pools, NATS and its stream, the outbox relay,
+ * the gRPC server with health and reflection, and /metrics. Stops in the reverse order, letting
+ * in-flight calls finish first.
+ */
+export async function startPgService(options: {
+  name: string;
+  config: PgServiceConfig;
+  migrationsDir: string;
+  stream: StreamSpec;
+  bind: (pools: Pools) => ServiceBinding[];
+}): Promise<RunningPgService> {
+  const { name, config } = options;
+  const logger = createLogger(name, config.LOG_LEVEL);
+
+  await ensureDatabase(config.PG_PRIMARY_URL, logger);
+  await migrate(config.PG_PRIMARY_URL, options.migrationsDir, logger);
+  const primary = createPool(config.PG_PRIMARY_URL, config.PG_POOL_SIZE, name);
+  const replica = config.PG_REPLICA_URL ? createPool(config.PG_REPLICA_URL, config.PG_POOL_SIZE, `${name}-replica`) : primary;
+  const nats = await connectNats(config.NATS_URL, name, logger);
+  await ensureStream(await nats.jetstreamManager(), options.stream);
+
+  const relay = startOutboxRelay({ pool: primary, connectionString: config.PG_PRIMARY_URL, nats, logger });
+  const server = await startGrpcServer({ bindings: options.bind({ primary, replica }), host: config.GRPC_HOST, port: config.GRPC_PORT, logger });
+  const metrics = await startMetricsServer(config.METRICS_PORT);
+  server.setServing(true);
+
+  return {
+    port: server.port,
+    metricsPort: metrics.port,
+    logger,
+    flushOutbox: () => relay.flush(),
+    stop: () =>
+      closeAll(
+        [
+          { name: "health", close: () => server.setServing(false) },
+          { name: "grpc", close: () => server.shutdown(config.SHUTDOWN_DEADLINE_MS) },
+          { name: "outbox relay", close: () => relay.stop() },
+          { name: "nats", close: () => drainNats(nats) },
+          { name: "metrics", close: () => metrics.close() },
+          { name: "postgres", close: async () => void (await Promise.all([primary.end(), replica !== primary && replica.end()])) },
+        ],
+        logger,
+      ),
+  };
+}

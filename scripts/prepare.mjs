@@ -1,0 +1,42 @@
+// Everything `npm start` and `npm test` need before they run: dependencies, generated contracts,
+// the TypeScript build, and the backing services.
+import { existsSync, statSync } from "node:fs";
+import { ensureInfrastructure } from "./infra.mjs";
+import { repoRoot, run, say } from "./lib.mjs";
+
+const MIN_NODE = [20, 19];
+
+export async function prepare() {
+  checkNodeVersion();
+  await installDependencies();
+  say("generating contracts (buf + ts-proto)");
+  await run(process.execPath, ["scripts/generate.mjs"]);
+  say("building (tsc -b)");
+  await run(process.execPath, [`${repoRoot}/node_modules/typescript/bin/tsc`, "-b"]);
+  say("checking PostgreSQL, Redis and NATS");
+  await ensureInfrastructure();
+}
+
+function checkNodeVersion() {
+  const [major, minor] = process.versions.node.split(".").map(Number);
+  if (major < MIN_NODE[0] || (major === MIN_NODE[0] && minor < MIN_NODE[1])) {
+    throw new Error(`Node.js ${MIN_NODE.join(".")} or newer is needed; this is ${process.versions.node}`);
+  }
+}
+
+/** npm install when node_modules is missing or older than the lock file. */
+async function installDependencies() {
+  const installed = `${repoRoot}/node_modules/.package-lock.json`;
+  const lock = `${repoRoot}/package-lock.json`;
+  if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
+  say("installing dependencies (npm install)");
+  await run("npm", ["install", "--no-audit", "--no-fund"]);
+}
+
+/** Runs `main`, printing a failure as one plain message instead of a stack trace. */
+export function runScript(main) {
+  main().catch((error) => {
+    process.stderr.write(`[fanfare] ${error.message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,117 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import express, { type Express, type RequestHandler } from "express";
+import { feed, health, posts, socialgraph } from "@fanfare/contracts";
+import {
+  closeAll,
+  counter,
+  createGrpcClient,
+  createLogger,
+  histogram,
+  LATENCY_BUCKETS,
+  newRequestId,
+  REQUEST_ID_KEY,
+  runWithRequestContext,
+  sanitizeRequestId,
+  type Logger,
+} from "@fanfare/runtime";
+import { Tokens } from "./auth.js";
+import type { GatewayConfig } from "./config.js";
+import { errorHandler, notFoundRoute } from "./http/problems.js";
+import { buildOpenApiSpec } from "./openapi.js";
+import { apiRouter, type Downstreams } from "./routes/api.js";
+import { opsRouter } from "./routes/ops.js";
+
+/** The original system's clients call the same API under these prefixes too. */
+const API_PREFIXES = ["/", "/api/v1", "/api/v2"];
+
+const httpRequests = counter("http_requests_total", "HTTP requests answered, by route and status", ["route", "status"]);
+const httpDuration = histogram("http_request_duration_seconds", "HTTP request latency", ["route"], LATENCY_BUCKETS);
+
+export function createApp(options: { downstreams: Downstreams; health: Record<string, ReturnType<typeof healthClient>>; tokens: Tokens; bodyLimitBytes: number; logger: Logger }): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", false);
+  app.use(requestContext());
+  app.use(express.json({ limit: options.bodyLimitBytes, strict: false }));
+  app.use(opsRouter({ spec: buildOpenApiSpec(), downstreamHealth: options.health }));
+  const api = apiRouter(options.downstreams, options.tokens);
+  for (const prefix of API_PREFIXES) app.use(prefix, api);
+  app.use(notFoundRoute);
+  app.use(errorHandler(options.logger));
+  return app;
+}
+
+/** Gives every request an id (the caller's X-Request-Id when sane), echoes it, and times the request. */
+function requestContext(): RequestHandler {
+  return (req, res, next) => {
+    const requestId = sanitizeRequestId(req.headers[REQUEST_ID_KEY]) ?? newRequestId();
+    res.setHeader(REQUEST_ID_KEY, requestId);
+    const stopTimer = httpDuration.startTimer();
+    res.on("finish", () => {
+      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
+      stopTimer({ route });
+      httpRequests.inc({ route, status: String(res.statusCode) });
+    });
+    runWithRequestContext({ requestId }, () => next());
+  };
+}
+
+function healthClient(address: string) {
+  return createGrpcClient(health.HealthClient, address);
+}
+
+export interface RunningGateway {
+  port: number;
+  server: Server;
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+/** config -> clients -> app -> HTTP server. */
+export async function startGateway(config: GatewayConfig): Promise<RunningGateway> {
+  const logger = createLogger("gateway", config.LOG_LEVEL);
+  const downstreams: Downstreams = {
+    socialGraph: createGrpcClient(socialgraph.SocialGraphServiceClient, config.SOCIAL_GRAPH_ADDR),
+    posts: createGrpcClient(posts.PostsServiceClient, config.POSTS_ADDR),
+    feed: createGrpcClient(feed.FeedServiceClient, config.FEED_ADDR),
+  };
+  const healthClients = {
+    "social-graph": healthClient(config.SOCIAL_GRAPH_ADDR),
+    posts: healthClient(config.POSTS_ADDR),
+    feed: healthClient(config.FEED_ADDR),
+  };
+  const tokens = new Tokens(config.JWT_SECRET, config.TOKEN_TTL_SECONDS);
+  const app = createApp({ downstreams, health: healthClients, tokens, bodyLimitBytes: config.BODY_LIMIT_BYTES, logger });
+
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(config.GATEWAY_PORT, config.GATEWAY_HOST, resolve));
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port }, "gateway listening");
+
+  return {
+    port,
+    server,
+    logger,
+    stop: () =>
+      closeAll(
+        [
+          { name: "http", close: () => closeHttpServer(server, config.SHUTDOWN_DEADLINE_MS) },
+          { name: "clients", close: () => [...Object.values(downstreams), ...Object.values(healthClients)].forEach((c) => c.close()) },
+        ],
+        logger,
+      ),
+  };
+}
+
+/** Stops accepting connections, lets in-flight requests finish until the deadline, then drops the rest. */
+function closeHttpServer(server: Server, deadlineMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const cutOff = setTimeout(() => server.closeAllConnections(), deadlineMs);
+    server.close(() => {
+      clearTimeout(cutOff);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,145 @@
+import { Router, type Response } from "express";
+import { z } from "zod";
+import type { feed, posts, socialgraph } from "@fanfare/contracts";
+import type { PromiseClient } from "@fanfare/runtime";
+import type { Tokens } from "../auth.js";
+import { authenticate, currentUserId } from "../http/authenticate.js";
+import { badRequest } from "../http/problems.js";
+import { jsonObject, parse, queryInteger, uuid } from "../http/validation.js";
+
+export interface Downstreams {
+  socialGraph: PromiseClient<socialgraph.SocialGraphServiceClient>;
+  posts: PromiseClient<posts.PostsServiceClient>;
+  feed: PromiseClient<feed.FeedServiceClient>;
+}
+
+/** Feed paging limits, as documented in /openapi.json. */
+export const FEED_DEFAULT_LIMIT = 10;
+export const FEED_MAX_LIMIT = 100;
+export const FEED_MAX_OFFSET = 100_000;
+
+/** Text fields are checked for length and content by the services; here only their type. */
+const text = () => z.string({ error: "must be a string" });
+const optionalText = () => text().optional().default("");
+
+const schemas = {
+  login: jsonObject({ id: uuid(), password: text() }),
+  register: jsonObject({
+    first_name: text(),
+    second_name: text(),
+    birthdate: z.iso.date({ error: "must be a date in YYYY-MM-DD format" }).optional(),
+    biography: optionalText(),
+    city: optionalText(),
+    password: text(),
+  }),
+  idParam: z.object({ id: uuid() }),
+  userIdParam: z.object({ user_id: uuid() }),
+  search: z.object({ first_name: text(), last_name: text() }),
+  createPost: jsonObject({ text: text() }),
+  updatePost: jsonObject({ id: uuid(), text: text() }),
+  feedPage: z.object({
+    offset: queryInteger(0, 0, FEED_MAX_OFFSET),
+    limit: queryInteger(FEED_DEFAULT_LIMIT, 1, FEED_MAX_LIMIT),
+  }),
+};
+
+/** The public REST API (the course's OpenAPI contract plus the original system's route forms). */
+export function apiRouter(downstreams: Downstreams, tokens: Tokens): Router {
+  const { socialGraph, posts, feed } = downstreams;
+  const router = Router();
+  const authed = authenticate(tokens);
+
+  router.post("/login", async (req, res) => {
+    const body = parse(schemas.login, req.body, "body");
+    const { valid } = await socialGraph.verifyPassword({ userId: body.id, password: body.password });
+    if (!valid) throw badRequest("invalid user id or password");
+    res.json({ token: await tokens.issue(body.id) });
+  });
+
+  router.post("/user/register", async (req, res) => {
+    const body = parse(schemas.register, req.body, "body");
+    const { user } = await socialGraph.registerUser({
+      firstName: body.first_name,
+      secondName: body.second_name,
+      birthdate: body.birthdate ?? "",
+      biography: body.biography,
+      city: body.city,
+      password: body.password,
+    });
+    res.json({ user_id: user!.id });
+  });
+
+  router.get("/user/get/:id", async (req, res) => {
+    const { id } = parse(schemas.idParam, req.params, "path");
+    const { user } = await socialGraph.getUser({ userId: id });
+    res.json(toUserJson(user!));
+  });
+
+  router.get("/user/search", async (req, res) => {
+    const query = parse(schemas.search, req.query, "query");
+    const { users } = await socialGraph.searchUsers({ firstNamePrefix: query.first_name, lastNamePrefix: query.last_name, limit: 0 });
+    res.json(users.map(toUserJson));
+  });
+
+  const follow = async (req: { params: unknown }, res: Response) => {
+    const { user_id } = parse(schemas.userIdParam, req.params, "path");
+    await socialGraph.addFriend({ userId: currentUserId(res), friendId: user_id });
+    res.status(200).end();
+  };
+  router.put("/friend/set/:user_id", authed, follow);
+  router.put("/friend/add/:user_id", authed, follow);
+
+  router.put("/friend/delete/:user_id", authed, async (req, res) => {
+    const { user_id } = parse(schemas.userIdParam, req.params, "path");
+    await socialGraph.removeFriend({ userId: currentUserId(res), friendId: user_id });
+    res.status(200).end();
+  });
+
+  router.post("/post/create", authed, async (req, res) => {
+    const body = parse(schemas.createPost, req.body, "body");
+    const { post } = await posts.createPost({ authorUserId: currentUserId(res), text: body.text });
+    res.json(post!.id);
+  });
+
+  router.put("/post/update", authed, async (req, res) => {
+    const body = parse(schemas.updatePost, req.body, "body");
+    await posts.updatePost({ actorUserId: currentUserId(res), postId: body.id, text: body.text });
+    res.status(200).end();
+  });
+
+  router.put("/post/delete/:id", authed, async (req, res) => {
+    const { id } = parse(schemas.idParam, req.params, "path");
+    await posts.deletePost({ actorUserId: currentUserId(res), postId: id });
+    res.status(200).end();
+  });
+
+  router.get("/post/get/:id", async (req, res) => {
+    const { id } = parse(schemas.idParam, req.params, "path");
+    const { post } = await posts.getPost({ postId: id });
+    res.json(toPostJson(post!));
+  });
+
+  router.get("/post/feed", authed, async (req, res) => {
+    const page = parse(schemas.feedPage, req.query, "query");
+    const result = await feed.getFeed({ userId: currentUserId(res), offset: page.offset, limit: page.limit });
+    res.json(result.posts.map(toPostJson));
+  });
+
+  return router;
+}
+
+function toUserJson(user: socialgraph.User) {
+  return {
+    id: user.id,
+    first_name: user.firstName,
+    second_name: user.secondName,
+    ...(user.birthdate ? { birthdate: user.birthdate } : {}),
+    biography: user.biography,
+    city: user.city,
+    celebrity: user.celebrity,
+  };
+}
+
+function toPostJson(post: posts.Post) {
+  return { id: post.id, text: post.text, author_user_id: post.authorUserId };
+}

@@ -1,0 +1,18 @@
+import { fileURLToPath } from "node:url";
+import { startPgService, STREAMS, type PgServiceConfig, type RunningPgService } from "@fanfare/runtime";
+import { PostsRepository } from "./data-access/posts-repository.js";
+import { Posts } from "./domain/posts.js";
+import { postsBinding } from "./entry-points/grpc-handlers.js";
+
+const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations", import.meta.url));
+
+/** config -> pools -> repository -> domain -> handlers -> server (see startPgService). */
+export function startPosts(config: PgServiceConfig): Promise<RunningPgService> {
+  return startPgService({
+    name: "posts",
+    config,
+    migrationsDir: MIGRATIONS_DIR,
+    stream: STREAMS.posts,
+    bind: ({ primary, replica }) => [postsBinding(new Posts(new PostsRepository(primary, replica)))],
+  });
+}

@@ -1,0 +1,104 @@
+import { v7 as uuidv7 } from "uuid";
+import { events } from "@fanfare/contracts";
+import { enqueueEvent, inTransaction, SUBJECTS, type Pool, type PoolClient } from "@fanfare/runtime";
+import type { OwnedChange } from "../domain/posts.js";
+
+export interface PostRow {
+  id: string;
+  author_id: string;
+  text: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const POST_COLUMNS = "id, author_id, text, created_at, updated_at";
+
+export class PostsRepository {
+  constructor(
+    private readonly primary: Pool,
+    private readonly replica: Pool,
+  ) {}
+
+  /** The post and its posts.created event commit together. */
+  insert(authorId: string, text: string): Promise<PostRow> {
+    return inTransaction(this.primary, async (client) => {
+      const { rows } = await client.query<PostRow>(
+        `INSERT INTO posts (id, author_id, text) VALUES ($1, $2, $3) RETURNING ${POST_COLUMNS}`,
+        [uuidv7(), authorId, text],
+      );
+      const post = rows[0]!;
+      await enqueueEvent(client, {
+        subject: SUBJECTS.postCreated,
+        encode: (eventId) =>
+          events.PostCreated.encode({ eventId, postId: post.id, authorUserId: authorId, text, createdAt: post.created_at }).finish(),
+      });
+      return post;
+    });
+  }
+
+  updateOwned(actorId: string, postId: string, text: string): Promise<OwnedChange<PostRow>> {
+    return inTransaction(this.primary, async (client) => {
+      const owner = await lockedOwner(client, postId);
+      if (owner === undefined) return { kind: "missing" };
+      if (owner !== actorId) return { kind: "not-owner" };
+      const { rows } = await client.query<PostRow>(
+        `UPDATE posts SET text = $2, updated_at = now() WHERE id = $1 RETURNING ${POST_COLUMNS}`,
+        [postId, text],
+      );
+      const post = rows[0]!;
+      await enqueueEvent(client, {
+        subject: SUBJECTS.postUpdated,
+        encode: (eventId) =>
+          events.PostUpdated.encode({ eventId, postId, authorUserId: owner, text, updatedAt: post.updated_at }).finish(),
+      });
+      return { kind: "done", value: post };
+    });
+  }
+
+  deleteOwned(actorId: string, postId: string): Promise<OwnedChange<void>> {
+    return inTransaction(this.primary, async (client) => {
+      const owner = await lockedOwner(client, postId);
+      if (owner === undefined) return { kind: "missing" };
+      if (owner !== actorId) return { kind: "not-owner" };
+      await client.query("DELETE FROM posts WHERE id = $1", [postId]);
+      await enqueueEvent(client, {
+        subject: SUBJECTS.postDeleted,
+        encode: (eventId) => events.PostDeleted.encode({ eventId, postId, authorUserId: owner, deletedAt: new Date() }).finish(),
+      });
+      return { kind: "done", value: undefined };
+    });
+  }
+
+  async findById(id: string): Promise<PostRow | undefined> {
+    const { rows } = await this.replica.query<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE id = $1`, [id]);
+    return rows[0];
+  }
+
+  async findByIds(ids: string[]): Promise<PostRow[]> {
+    const { rows } = await this.replica.query<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE id = ANY($1::uuid[])`, [ids]);
+    return rows;
+  }
+
+  /**
+   * Newest first across authors. Each author contributes at most offset + limit posts through
+   * posts_author_recent (a LATERAL top-N per author), so the sort never sees an author's whole history.
+   */
+  async recentByAuthors(authorIds: string[], offset: number, limit: number): Promise<PostRow[]> {
+    const { rows } = await this.replica.query<PostRow>(
+      `SELECT p.id, p.author_id, p.text, p.created_at, p.updated_at
+       FROM unnest($1::uuid[]) AS a(author_id)
+       CROSS JOIN LATERAL (
+         SELECT ${POST_COLUMNS} FROM posts WHERE posts.author_id = a.author_id ORDER BY id DESC LIMIT $2::int + $3::int
+       ) AS p
+       ORDER BY p.id DESC OFFSET $2 LIMIT $3`,
+      [authorIds, offset, limit],
+    );
+    return rows;
+  }
+}
+
+/** The post's author, with the row locked against a concurrent edit or delete; undefined when missing. */
+async function lockedOwner(client: PoolClient, postId: string): Promise<string | undefined> {
+  const { rows } = await client.query<{ author_id: string }>("SELECT author_id FROM posts WHERE id = $1 FOR UPDATE", [postId]);
+  return rows[0]?.author_id;
+}
