@@ -38,3 +38,4 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
       ),
   };
 }
+export { loadFeedConfig } from "./config.js";

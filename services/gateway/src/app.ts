@@ -115,3 +115,4 @@ function closeHttpServer(server: Server, deadlineMs: number): Promise<void> {
     server.closeIdleConnections();
   });
 }
+export { loadGatewayConfig } from "./config.js";

@@ -16,3 +16,4 @@ export function startPosts(config: PgServiceConfig): Promise<RunningPgService> {
     bind: ({ primary, replica }) => [postsBinding(new Posts(new PostsRepository(primary, replica)))],
   });
 }
+export { loadPostsConfig } from "./config.js";

@@ -19,3 +19,4 @@ export function startSocialGraph(config: PgServiceConfig): Promise<RunningPgServ
     ],
   });
 }
+export { loadSocialGraphConfig } from "./config.js";

@@ -1,0 +1,261 @@
+import { randomUUID } from "node:crypto";
+import { expect } from "chai";
+import { SignJWT } from "jose";
+import { mesh, startGatewayFor, type Mesh } from "../support/mesh.js";
+import { api, eventually, expectProblem, newUser } from "../support/http.js";
+import { testEnv } from "../support/env.js";
+
+describe("gateway: the OTUS REST API end to end", function () {
+  this.timeout(20_000);
+  let m: Mesh;
+  let url: string;
+
+  before(async () => {
+    m = await mesh();
+    url = m.baseUrl;
+  });
+
+  describe("users", () => {
+    it("registers, logs in and reads a profile with the celebrity flag", async () => {
+      const user = await newUser(url, { city: "Казань", biography: "Люблю тесты" });
+      const profile = await api(url, `/user/get/${user.id}`);
+      expect(profile.status).to.equal(200);
+      expect(profile.body).to.deep.equal({
+        id: user.id,
+        first_name: user.firstName,
+        second_name: user.secondName,
+        birthdate: "1990-01-01",
+        biography: "Люблю тесты",
+        city: "Казань",
+        celebrity: false,
+      });
+    });
+
+    it("refuses a wrong password (400) and an unknown user (404) at login", async () => {
+      const user = await newUser(url);
+      expectProblem(await api(url, "/login", { method: "POST", body: { id: user.id, password: "wrong" } }), 400);
+      expectProblem(await api(url, "/login", { method: "POST", body: { id: randomUUID(), password: "x" } }), 404);
+      expectProblem(await api(url, "/login", { method: "POST", body: { id: "not-a-uuid", password: "x" } }), 400);
+    });
+
+    it("answers 404 for an unknown user and 400 for a malformed id", async () => {
+      expectProblem(await api(url, `/user/get/${randomUUID()}`), 404);
+      expectProblem(await api(url, "/user/get/12345"), 400);
+    });
+
+    it("validates registration: required names, real dates, no NUL characters", async () => {
+      const base = { first_name: "Имя", second_name: "Фамилия", password: "pw" };
+      for (const body of [
+        { ...base, first_name: undefined },
+        { ...base, first_name: "" },
+        { ...base, first_name: 42 },
+        { ...base, birthdate: "2001-02-30" },
+        { ...base, birthdate: "01.02.2001" },
+        { ...base, birthdate: "2999-01-01" },
+        { ...base, biography: "a\u0000b" },
+        { ...base, password: undefined },
+        { ...base, first_name: "x".repeat(101) },
+      ]) {
+        expectProblem(await api(url, "/user/register", { method: "POST", body }), 400);
+      }
+    });
+
+    it("searches by first and last name prefixes, case-insensitively, treating % and _ literally", async () => {
+      const tag = randomUUID().slice(0, 6);
+      const alice = await newUser(url, { first_name: `Zq${tag}Алиса`, second_name: `Wx${tag}Петрова` });
+      await newUser(url, { first_name: `Zq${tag}Борис`, second_name: `Wx${tag}Петров` });
+      const found = await api(url, `/user/search?first_name=${encodeURIComponent(`zq${tag}ал`)}&last_name=${encodeURIComponent(`WX${tag}`)}`);
+      expect(found.status).to.equal(200);
+      expect(found.body.map((u: { id: string }) => u.id)).to.deep.equal([alice.id]);
+      const wildcard = await api(url, `/user/search?first_name=${encodeURIComponent(`Zq${tag}%`)}&last_name=`);
+      expect(wildcard.body).to.deep.equal([]);
+      const underscore = await api(url, `/user/search?first_name=${encodeURIComponent(`Zq${tag}_`)}&last_name=`);
+      expect(underscore.body).to.deep.equal([]);
+      expectProblem(await api(url, "/user/search?first_name=a"), 400);
+    });
+  });
+
+  describe("friends", () => {
+    it("follows with /friend/set and /friend/add, unfollows with /friend/delete, idempotently", async () => {
+      const [a, b, c] = await Promise.all([newUser(url), newUser(url), newUser(url)]);
+      expect((await api(url, `/friend/set/${b.id}`, { method: "PUT", token: a.token })).status).to.equal(200);
+      expect((await api(url, `/friend/set/${b.id}`, { method: "PUT", token: a.token })).status).to.equal(200);
+      expect((await api(url, `/friend/add/${c.id}`, { method: "PUT", token: a.token })).status).to.equal(200);
+      const post = await api(url, "/post/create", { method: "POST", token: b.token, body: { text: "от b" } });
+      expect((await api(url, "/post/feed", { token: a.token })).body.map((p: { id: string }) => p.id)).to.deep.equal([post.body]);
+      expect((await api(url, `/friend/delete/${b.id}`, { method: "PUT", token: a.token })).status).to.equal(200);
+      expect((await api(url, `/friend/delete/${b.id}`, { method: "PUT", token: a.token })).status).to.equal(200);
+      expect((await api(url, "/post/feed", { token: a.token })).body).to.deep.equal([]);
+    });
+
+    it("refuses befriending oneself (400), unknown users (404) and anonymous callers (401)", async () => {
+      const a = await newUser(url);
+      expectProblem(await api(url, `/friend/set/${a.id}`, { method: "PUT", token: a.token }), 400);
+      expectProblem(await api(url, `/friend/set/${randomUUID()}`, { method: "PUT", token: a.token }), 404);
+      expectProblem(await api(url, `/friend/set/nope`, { method: "PUT", token: a.token }), 400);
+      expectProblem(await api(url, `/friend/set/${a.id}`, { method: "PUT" }), 401);
+    });
+  });
+
+  describe("posts", () => {
+    it("creates (answering the id as a JSON string), reads, updates and deletes a post", async () => {
+      const author = await newUser(url);
+      const created = await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "Первый пост" } });
+      expect(created.status).to.equal(200);
+      expect(created.body).to.be.a("string").and.match(/^[0-9a-f-]{36}$/);
+      const id = created.body as string;
+      expect((await api(url, `/post/get/${id}`)).body).to.deep.equal({ id, text: "Первый пост", author_user_id: author.id });
+      expect((await api(url, "/post/update", { method: "PUT", token: author.token, body: { id, text: "Исправлено" } })).status).to.equal(200);
+      expect((await api(url, `/post/get/${id}`)).body.text).to.equal("Исправлено");
+      expect((await api(url, `/post/delete/${id}`, { method: "PUT", token: author.token })).status).to.equal(200);
+      expectProblem(await api(url, `/post/get/${id}`), 404);
+      expectProblem(await api(url, `/post/delete/${id}`, { method: "PUT", token: author.token }), 404);
+    });
+
+    it("lets only the author change a post (403)", async () => {
+      const [author, other] = await Promise.all([newUser(url), newUser(url)]);
+      const id = (await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "моё" } })).body as string;
+      expectProblem(await api(url, "/post/update", { method: "PUT", token: other.token, body: { id, text: "чужое" } }), 403);
+      expectProblem(await api(url, `/post/delete/${id}`, { method: "PUT", token: other.token }), 403);
+      expect((await api(url, `/post/get/${id}`)).body.text).to.equal("моё");
+    });
+
+    it("counts text length in characters: 1000 emoji pass, 1001 characters and empty text do not", async () => {
+      const author = await newUser(url);
+      const ok = await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "😀".repeat(1000) } });
+      expect(ok.status).to.equal(200);
+      expect((await api(url, `/post/get/${ok.body}`)).body.text).to.equal("😀".repeat(1000));
+      expectProblem(await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "я".repeat(1001) } }), 400);
+      expectProblem(await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "" } }), 400);
+      expectProblem(await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "   " } }), 400);
+      expectProblem(await api(url, "/post/create", { method: "POST", token: author.token, body: {} }), 400);
+    });
+  });
+
+  describe("feed", () => {
+    it("shows friends' posts newest first with offset and limit, [] when empty", async () => {
+      const [reader, f1, f2] = await Promise.all([newUser(url), newUser(url), newUser(url)]);
+      expect((await api(url, "/post/feed", { token: reader.token })).body).to.deep.equal([]);
+      await api(url, `/friend/set/${f1.id}`, { method: "PUT", token: reader.token });
+      await api(url, `/friend/set/${f2.id}`, { method: "PUT", token: reader.token });
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const author = i % 2 === 0 ? f1 : f2;
+        ids.push((await api(url, "/post/create", { method: "POST", token: author.token, body: { text: `пост ${i}` } })).body);
+      }
+      const newestFirst = [...ids].reverse();
+      await eventually(async () => {
+        const all = await api(url, "/post/feed?offset=0&limit=10", { token: reader.token });
+        expect(all.body.map((p: { id: string }) => p.id)).to.deep.equal(newestFirst);
+      });
+      const page = await api(url, "/post/feed?offset=1&limit=2", { token: reader.token });
+      expect(page.body.map((p: { id: string }) => p.id)).to.deep.equal(newestFirst.slice(1, 3));
+      expect(page.body[0]).to.have.all.keys("id", "text", "author_user_id");
+    });
+
+    it("refuses bad paging with 400", async () => {
+      const reader = await newUser(url);
+      for (const query of ["limit=0", "limit=-1", "limit=1.5", "limit=abc", "offset=-1", "offset=x", "limit=101", "limit=", "limit=1&limit=2"]) {
+        expectProblem(await api(url, `/post/feed?${query}`, { token: reader.token }), 400);
+      }
+    });
+  });
+
+  describe("authentication", () => {
+    it("answers 401 for missing, malformed, forged, tampered and expired tokens", async () => {
+      const user = await newUser(url);
+      const key = new TextEncoder().encode(testEnv.JWT_SECRET);
+      const forged = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(user.id).setIssuer("fanfare").setExpirationTime("1h").sign(new TextEncoder().encode("another-secret-another-secret-another"));
+      const expired = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(user.id).setIssuer("fanfare").setIssuedAt(1_600_000_000).setExpirationTime(1_600_000_100).sign(key);
+      const [header, payload, signature] = user.token.split(".");
+      const tampered = `${header}.${Buffer.from(JSON.stringify({ sub: randomUUID(), iss: "fanfare", exp: 9_999_999_999 })).toString("base64url")}.${signature}`;
+      for (const headers of <Record<string, string>[]>[
+        {},
+        { authorization: "Bearer" },
+        { authorization: `Basic ${user.token}` },
+        { authorization: "Bearer not.a.jwt" },
+        { authorization: `Bearer ${forged}` },
+        { authorization: `Bearer ${expired}` },
+        { authorization: `Bearer ${tampered}` },
+        { authorization: `Bearer ${header}.${payload}.` },
+      ]) {
+        const response = await api(url, "/post/feed", { headers });
+        expectProblem(response, 401);
+        expect(response.headers.get("www-authenticate")).to.match(/^Bearer/);
+      }
+      expect((await api(url, "/post/feed", { token: user.token })).status).to.equal(200);
+    });
+  });
+
+  describe("route forms", () => {
+    it("serves every route under /, /api/v1 and /api/v2, with or without a trailing slash", async () => {
+      const user = await newUser(url);
+      for (const prefix of ["", "/api/v1", "/api/v2"]) {
+        for (const slash of ["", "/"]) {
+          expect((await api(url, `${prefix}/user/get/${user.id}${slash}`)).status).to.equal(200);
+          const created = await api(url, `${prefix}/post/create${slash}`, { method: "POST", token: user.token, body: { text: `via ${prefix}${slash}` } });
+          expect(created.status).to.equal(200);
+          expect((await api(url, `${prefix}/post/feed${slash}?limit=1`, { token: user.token })).status).to.equal(200);
+        }
+      }
+    });
+
+    it("answers JSON errors with the caller's request id, and 404 for unknown routes", async () => {
+      const response = await api(url, "/no/such/route", { headers: { "x-request-id": "trace-me-123" } });
+      expectProblem(response, 404);
+      expect(response.body.request_id).to.equal("trace-me-123");
+      expect(response.headers.get("x-request-id")).to.equal("trace-me-123");
+      expectProblem(await api(url, "/dialog/abc/list"), 404);
+    });
+  });
+
+  describe("malformed requests", () => {
+    it("never answers 5xx to garbage", async () => {
+      const user = await newUser(url);
+      const bodies = ["{", "null", "[]", '"text"', "42", "{\"text\": {\"$gt\": 1}}", "\u0000", "{\"id\": null}", "x".repeat(70_000)];
+      const paths = ["/login", "/user/register", "/post/create", "/post/update", "/post/delete/x", "/friend/set/x", "/user/search?first_name[]=a&last_name=b", "/post/feed?limit[x]=1"];
+      for (const path of paths) {
+        for (const rawBody of bodies) {
+          for (const method of ["POST", "PUT", "GET"]) {
+            const response = await api(url, path, { method, rawBody: method === "GET" ? undefined : rawBody, token: user.token, headers: { "content-type": "application/json" } });
+            expect(response.status, `${method} ${path} ${rawBody.slice(0, 20)}`).to.be.within(200, 499);
+            if (response.status >= 400) expectProblem(response, response.status);
+          }
+        }
+      }
+      expectProblem(await api(url, "/post/create", { method: "POST", rawBody: "x".repeat(70_000), token: user.token, headers: { "content-type": "application/json" } }), 413);
+      expectProblem(await api(url, "/post/create", { method: "POST", rawBody: "text=hi", token: user.token, headers: { "content-type": "application/x-www-form-urlencoded" } }), 400);
+    });
+  });
+
+  describe("operations", () => {
+    it("serves /healthz, /readyz, /metrics, /openapi.json and /docs", async () => {
+      expect((await api(url, "/healthz")).status).to.equal(200);
+      const ready = await api(url, "/readyz");
+      expect(ready.status).to.equal(200);
+      expect(ready.body.downstreams).to.deep.equal({ "social-graph": "SERVING", posts: "SERVING", feed: "SERVING" });
+      expect((await api(url, "/metrics")).body).to.include("http_requests_total");
+      const spec = (await api(url, "/openapi.json")).body;
+      expect(spec.paths).to.include.keys("/friend/add/{user_id}", "/post/feed", "/user/get/{id}");
+      expect(spec.paths).not.to.have.key("/dialog/{user_id}/send");
+      expect(spec.components.schemas.User.properties).to.include.keys("celebrity");
+      expect((await api(url, "/docs/")).body).to.include("swagger-ui");
+    });
+
+    it("answers 503 with Retry-After when downstreams are unreachable, and /readyz says not ready", async () => {
+      const dead = "127.0.0.1:1";
+      const gateway = await startGatewayFor({ socialGraph: dead, posts: dead, feed: dead });
+      try {
+        const deadUrl = `http://127.0.0.1:${gateway.port}`;
+        const response = await api(deadUrl, `/user/get/${randomUUID()}`);
+        expectProblem(response, 503);
+        expect(response.headers.get("retry-after")).to.match(/^\d+$/);
+        const ready = await api(deadUrl, "/readyz");
+        expect(ready.status).to.equal(503);
+        expect((await api(deadUrl, "/healthz")).status).to.equal(200);
+      } finally {
+        await gateway.stop();
+      }
+    });
+  });
+});

@@ -1,0 +1,150 @@
+import { randomUUID } from "node:crypto";
+import { status } from "@grpc/grpc-js";
+import { expect } from "chai";
+import pg from "pg";
+import { events, socialgraph } from "@fanfare/contracts";
+import { createGrpcClient, drainNats, type NatsConnection, type PromiseClient } from "@fanfare/runtime";
+import { TEST_DATABASES } from "../support/env.js";
+import { collectEvents, natsConnection } from "../support/grpc.js";
+import { eventually } from "../support/http.js";
+import { mesh, type Mesh } from "../support/mesh.js";
+
+describe("social-graph service (gRPC, real PostgreSQL and JetStream)", function () {
+  this.timeout(30_000);
+  let m: Mesh;
+  let client: PromiseClient<socialgraph.SocialGraphServiceClient>;
+  let db: pg.Pool;
+  let nats: NatsConnection;
+
+  before(async () => {
+    m = await mesh();
+    client = createGrpcClient(socialgraph.SocialGraphServiceClient, m.addresses.socialGraph);
+    db = new pg.Pool({ connectionString: TEST_DATABASES.socialGraph, max: 2 });
+    nats = await natsConnection();
+  });
+  after(async () => {
+    client.close();
+    await db.end();
+    await drainNats(nats);
+  });
+
+  const register = async (firstName = `Имя${randomUUID().slice(0, 6)}`, secondName = "Фамилия") =>
+    (await client.registerUser({ firstName, secondName, birthdate: "", biography: "", city: "", password: "s3cret" })).user!;
+  const user = async (id: string) => (await client.getUser({ userId: id })).user!;
+  const grpcCode = (promise: Promise<unknown>) => promise.then(() => "OK", (error: { code: number }) => status[error.code]);
+
+  it("stores only an scrypt hash of the password and verifies it", async () => {
+    const created = await register();
+    const { rows } = await db.query("SELECT password_hash FROM users WHERE id = $1", [created.id]);
+    expect(rows[0].password_hash).to.match(/^scrypt\$/).and.not.include("s3cret");
+    expect((await client.verifyPassword({ userId: created.id, password: "s3cret" })).valid).to.equal(true);
+    expect((await client.verifyPassword({ userId: created.id, password: "S3cret" })).valid).to.equal(false);
+    expect(await grpcCode(client.verifyPassword({ userId: randomUUID(), password: "x" }))).to.equal("NOT_FOUND");
+  });
+
+  it("batch-gets users in the order asked, leaving unknown ids out", async () => {
+    const [a, b] = [await register(), await register()];
+    const { users } = await client.batchGetUsers({ userIds: [b.id, randomUUID(), a.id, b.id] });
+    expect(users.map((u) => u.id)).to.deep.equal([b.id, a.id, b.id]);
+  });
+
+  it("adds and removes friendships idempotently, keeping both counters exact", async () => {
+    const [a, b] = [await register(), await register()];
+    expect((await client.addFriend({ userId: a.id, friendId: b.id })).created).to.equal(true);
+    expect((await client.addFriend({ userId: a.id, friendId: b.id })).created).to.equal(false);
+    expect((await user(b.id)).followerCount).to.equal(1);
+    expect((await user(a.id)).friendCount).to.equal(1);
+    expect((await client.listFriends({ userId: a.id })).friendIds).to.deep.equal([b.id]);
+    expect((await client.removeFriend({ userId: a.id, friendId: b.id })).removed).to.equal(true);
+    expect((await client.removeFriend({ userId: a.id, friendId: b.id })).removed).to.equal(false);
+    expect((await user(b.id)).followerCount).to.equal(0);
+    expect((await user(a.id)).friendCount).to.equal(0);
+  });
+
+  it("refuses self-friendship and unknown users", async () => {
+    const a = await register();
+    expect(await grpcCode(client.addFriend({ userId: a.id, friendId: a.id }))).to.equal("INVALID_ARGUMENT");
+    expect(await grpcCode(client.addFriend({ userId: a.id, friendId: randomUUID() }))).to.equal("NOT_FOUND");
+    expect(await grpcCode(client.addFriend({ userId: randomUUID(), friendId: a.id }))).to.equal("NOT_FOUND");
+    expect(await grpcCode(client.getUser({ userId: "nope" }))).to.equal("INVALID_ARGUMENT");
+  });
+
+  it("keeps follower_count exact under concurrent follows, repeats, unfollows and opposite-direction pairs", async () => {
+    const star = await register();
+    const fans = await Promise.all(Array.from({ length: 20 }, () => register()));
+    await Promise.all(fans.flatMap((fan) => [client.addFriend({ userId: fan.id, friendId: star.id }), client.addFriend({ userId: fan.id, friendId: star.id })]));
+    expect((await user(star.id)).followerCount).to.equal(20);
+    await Promise.all([
+      ...fans.slice(0, 10).map((fan) => client.removeFriend({ userId: fan.id, friendId: star.id })),
+      ...fans.map((fan) => client.addFriend({ userId: star.id, friendId: fan.id })),
+    ]);
+    expect((await user(star.id)).followerCount).to.equal(10);
+    expect((await user(star.id)).friendCount).to.equal(20);
+    const { rows } = await db.query("SELECT count(*)::int AS n FROM friendships WHERE friend_id = $1", [star.id]);
+    expect(rows[0].n).to.equal(10);
+  });
+
+  it("lists followers in keyset pages that together hold each follower once", async () => {
+    const star = await register();
+    const fans = await Promise.all(Array.from({ length: 25 }, () => register()));
+    await Promise.all(fans.map((fan) => client.addFriend({ userId: fan.id, friendId: star.id })));
+    const seen: string[] = [];
+    let after = "";
+    let pages = 0;
+    do {
+      const page = await client.listFollowers({ userId: star.id, afterFollowerId: after, pageSize: 10 });
+      seen.push(...page.followerIds);
+      after = page.nextAfterFollowerId;
+      pages++;
+    } while (after !== "");
+    expect(pages).to.equal(3);
+    expect(seen).to.deep.equal(fans.map((f) => f.id).sort());
+  });
+
+  it("publishes friend events to GRAPH through the outbox, with Nats-Msg-Id = event id", async () => {
+    const [a, b] = [await register(), await register()];
+    const added = collectEvents(nats, "graph.friend.added");
+    const removed = collectEvents(nats, "graph.friend.removed");
+    await nats.flush();
+    try {
+      await client.addFriend({ userId: a.id, friendId: b.id });
+      await client.removeFriend({ userId: a.id, friendId: b.id });
+      await m.socialGraph.flushOutbox();
+      const mine = (list: typeof added.messages, decode: (b: Uint8Array) => { userId: string; friendId: string; eventId: string }) =>
+        list.map((msg) => ({ event: decode(msg.data), msgId: msg.headers?.get("Nats-Msg-Id") })).filter(({ event }) => event.userId === a.id);
+      await eventually(async () => {
+        const adds = mine(added.messages, (d) => events.FriendAdded.decode(d));
+        const removes = mine(removed.messages, (d) => events.FriendRemoved.decode(d));
+        expect(adds).to.have.length(1);
+        expect(removes).to.have.length(1);
+        expect(adds[0]!.event.friendId).to.equal(b.id);
+        expect(adds[0]!.msgId).to.equal(adds[0]!.event.eventId);
+      });
+      const { rows } = await db.query("SELECT count(*)::int AS n FROM outbox WHERE created_at < now() - interval '10 seconds'");
+      expect(rows[0].n, "outbox rows left behind").to.equal(0);
+    } finally {
+      await added.stop();
+      await removed.stop();
+    }
+  });
+
+  it("searches through the name-prefix index, in index order, without a sort", async () => {
+    const client2 = await db.connect();
+    try {
+      await client2.query("BEGIN");
+      await client2.query("SET LOCAL enable_seqscan = off");
+      const { rows } = await client2.query(
+        `EXPLAIN SELECT id FROM users
+         WHERE lower(first_name) COLLATE "C" LIKE lower($1) AND lower(second_name) COLLATE "C" LIKE lower($2)
+         ORDER BY lower(first_name) COLLATE "C", lower(second_name) COLLATE "C", id LIMIT 50`,
+        ["ив%", "п%"],
+      );
+      const plan = rows.map((r: Record<string, string>) => r["QUERY PLAN"]).join("\n");
+      expect(plan).to.include("users_name_prefix").and.include("Index Cond");
+      expect(plan).not.to.match(/\bSort\b/);
+      await client2.query("ROLLBACK");
+    } finally {
+      client2.release();
+    }
+  });
+});

@@ -1,0 +1,28 @@
+/**
+ * Test configuration: the machine's real PostgreSQL and NATS, but databases of the tests' own so
+ * a developer's data is never touched. Every test makes fresh users, so runs do not interfere.
+ */
+const PG_BASE = process.env.TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432";
+
+export const testEnv = {
+  LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+  NATS_URL: process.env.NATS_URL ?? "nats://127.0.0.1:4222",
+  GRPC_HOST: "127.0.0.1",
+  GRPC_PORT: "0",
+  METRICS_PORT: "0",
+  SHUTDOWN_DEADLINE_MS: "2000",
+  JWT_SECRET: "test-secret-that-is-long-enough-for-hs256!",
+  GATEWAY_HOST: "127.0.0.1",
+  GATEWAY_PORT: "0",
+};
+
+export function databaseUrl(database: string): string {
+  const url = new URL(PG_BASE);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+export const TEST_DATABASES = {
+  socialGraph: databaseUrl("fanfare_test_social_graph"),
+  posts: databaseUrl("fanfare_test_posts"),
+};

@@ -1,0 +1,67 @@
+import { startFeed, loadFeedConfig } from "@fanfare/feed";
+import { startGateway, loadGatewayConfig, type RunningGateway } from "@fanfare/gateway";
+import { startPosts, loadPostsConfig } from "@fanfare/posts";
+import { startSocialGraph, loadSocialGraphConfig } from "@fanfare/social-graph";
+import type { RunningPgService } from "@fanfare/runtime";
+import { TEST_DATABASES, testEnv } from "./env.js";
+
+export interface Mesh {
+  socialGraph: RunningPgService;
+  posts: RunningPgService;
+  feed: { port: number; stop(): Promise<void> };
+  gateway: RunningGateway;
+  addresses: { socialGraph: string; posts: string; feed: string };
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+let shared: Promise<Mesh> | undefined;
+
+/** The whole mesh, in this process, on free ports; started once and shared by every test file. */
+export function mesh(): Promise<Mesh> {
+  shared ??= startMesh();
+  return shared;
+}
+
+export async function stopSharedMesh(): Promise<void> {
+  if (shared) await (await shared.catch(() => undefined))?.stop();
+  shared = undefined;
+}
+
+export async function startMesh(): Promise<Mesh> {
+  const socialGraph = await startSocialGraph(loadSocialGraphConfig({ ...testEnv, PG_PRIMARY_URL: TEST_DATABASES.socialGraph }));
+  const posts = await startPosts(loadPostsConfig({ ...testEnv, PG_PRIMARY_URL: TEST_DATABASES.posts }));
+  const addresses = {
+    socialGraph: `127.0.0.1:${socialGraph.port}`,
+    posts: `127.0.0.1:${posts.port}`,
+    feed: "",
+  };
+  const feed = await startFeed(loadFeedConfig({ ...testEnv, SOCIAL_GRAPH_ADDR: addresses.socialGraph, POSTS_ADDR: addresses.posts }));
+  addresses.feed = `127.0.0.1:${feed.port}`;
+  const gateway = await startGatewayFor(addresses);
+  return {
+    socialGraph,
+    posts,
+    feed,
+    gateway,
+    addresses,
+    baseUrl: `http://127.0.0.1:${gateway.port}`,
+    stop: async () => {
+      await gateway.stop();
+      await feed.stop();
+      await Promise.all([posts.stop(), socialGraph.stop()]);
+    },
+  };
+}
+
+export function startGatewayFor(addresses: { socialGraph: string; posts: string; feed: string }, extraEnv: Record<string, string> = {}) {
+  return startGateway(
+    loadGatewayConfig({
+      ...testEnv,
+      SOCIAL_GRAPH_ADDR: addresses.socialGraph,
+      POSTS_ADDR: addresses.posts,
+      FEED_ADDR: addresses.feed,
+      ...extraEnv,
+    }),
+  );
+}
