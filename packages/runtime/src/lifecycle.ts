@@ -23,7 +23,7 @@ export async function closeAll(closers: Closer[], logger: Logger): Promise<void>
  * stops it gracefully and exits. A configuration error prints one clear message and exits 2.
  */
 export function runMain(name: string, start: () => Promise<{ stop: () => Promise<void> }>, logger: () => Logger): void {
-  start().then(
+  Promise.resolve().then(start).then(
     (service) => {
       let stopping = false;
       const stop = (signal: string) => {

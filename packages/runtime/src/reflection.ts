@@ -33,14 +33,17 @@ export class DescriptorIndex {
     return this.serviceNames.filter((name) => registered.has(name));
   }
 
-  /** The named file followed by everything it imports, transitively, each once. */
+  /**
+   * The named file and everything it imports, transitively, each once, imports first (the order
+   * protoc writes descriptor sets in, which some clients rely on).
+   */
   fileWithDependencies(fileName: string): Uint8Array[] | undefined {
     if (!this.encodedFiles.has(fileName)) return undefined;
     const ordered: string[] = [];
     const visit = (name: string) => {
       if (ordered.includes(name)) return;
-      ordered.push(name);
       for (const dependency of this.dependencies.get(name) ?? []) visit(dependency);
+      ordered.push(name);
     };
     visit(fileName);
     return ordered.flatMap((name) => this.encodedFiles.get(name) ?? []);
