@@ -85,7 +85,7 @@ describe("gateway: the OTUS REST API end to end", function () {
       expect((await api(url, "/post/feed", { token: a.token })).body.map((p: { id: string }) => p.id)).to.deep.equal([post.body]);
       expect((await api(url, `/friend/delete/${b.id}`, { method: "PUT", token: a.token })).status).to.equal(200);
       expect((await api(url, `/friend/delete/${b.id}`, { method: "PUT", token: a.token })).status).to.equal(200);
-      expect((await api(url, "/post/feed", { token: a.token })).body).to.deep.equal([]);
+      await eventually(async () => expect((await api(url, "/post/feed", { token: a.token })).body).to.deep.equal([]));
     });
 
     it("refuses befriending oneself (400), unknown users (404) and anonymous callers (401)", async () => {

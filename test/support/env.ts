@@ -14,6 +14,12 @@ export const testEnv = {
   JWT_SECRET: "test-secret-that-is-long-enough-for-hs256!",
   GATEWAY_HOST: "127.0.0.1",
   GATEWAY_PORT: "0",
+  /** Redis database 1: the tests may flush it without touching a developer's feeds in database 0. */
+  REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1",
+  /** Durable consumers of this run only, removed when the mesh stops. */
+  FEED_CONSUMER_PREFIX: `feed-test-${process.pid}`,
+  /** The reconciler is run by hand in its test. */
+  FEED_SYNC_INTERVAL_MS: "0",
 };
 
 export function databaseUrl(database: string): string {

@@ -1,14 +1,15 @@
-import { startFeed, loadFeedConfig } from "@fanfare/feed";
+import { startFeed, loadFeedConfig, type RunningFeed } from "@fanfare/feed";
 import { startGateway, loadGatewayConfig, type RunningGateway } from "@fanfare/gateway";
 import { startPosts, loadPostsConfig } from "@fanfare/posts";
 import { startSocialGraph, loadSocialGraphConfig } from "@fanfare/social-graph";
-import type { RunningPgService } from "@fanfare/runtime";
+import { connect } from "nats";
+import { STREAMS, type RunningPgService } from "@fanfare/runtime";
 import { TEST_DATABASES, testEnv } from "./env.js";
 
 export interface Mesh {
   socialGraph: RunningPgService;
   posts: RunningPgService;
-  feed: { port: number; stop(): Promise<void> };
+  feed: RunningFeed;
   gateway: RunningGateway;
   addresses: { socialGraph: string; posts: string; feed: string };
   baseUrl: string;
@@ -50,8 +51,24 @@ export async function startMesh(): Promise<Mesh> {
       await gateway.stop();
       await feed.stop();
       await Promise.all([posts.stop(), socialGraph.stop()]);
+      await removeTestConsumers();
     },
   };
+}
+
+/** Durable consumers outlive their process; the tests' own are removed so a reused machine stays clean. */
+async function removeTestConsumers(): Promise<void> {
+  const nats = await connect({ servers: testEnv.NATS_URL });
+  try {
+    const jsm = await nats.jetstreamManager();
+    for (const stream of [STREAMS.posts.name, STREAMS.graph.name]) {
+      for await (const consumer of jsm.consumers.list(stream)) {
+        if (consumer.name.startsWith(testEnv.FEED_CONSUMER_PREFIX)) await jsm.consumers.delete(stream, consumer.name);
+      }
+    }
+  } finally {
+    await nats.close();
+  }
 }
 
 export function startGatewayFor(addresses: { socialGraph: string; posts: string; feed: string }, extraEnv: Record<string, string> = {}) {

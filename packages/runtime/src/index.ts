@@ -12,3 +12,4 @@ export * from "./reflection.js";
 export * from "./streams.js";
 export * from "./validation.js";
 export * from "./pg-service.js";
+export * from "./consumer.js";

@@ -26,3 +26,11 @@ export const DUPLICATE_WINDOW_MS = 10 * 60_000;
 
 /** How long events are kept: long enough for a consumer that was down for a weekend to catch up. */
 export const STREAM_MAX_AGE_MS = 7 * 24 * 3600_000;
+
+/** Messages that failed `max_deliver` times land here, for inspection and replay. */
+export const DEAD_LETTER_STREAM = { name: "DEADLETTER", subjects: ["deadletter.>"] } as const satisfies StreamSpec;
+
+/** Plain NATS (not JetStream) subject on which the feed announces a post landing in a user's timeline. */
+export function liveFeedSubject(userId: string): string {
+  return `feed.live.${userId}`;
+}

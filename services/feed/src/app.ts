@@ -1,23 +1,53 @@
+import { Redis } from "ioredis";
 import { posts, socialgraph } from "@fanfare/contracts";
-import { closeAll, createGrpcClient, createLogger, startGrpcServer, startMetricsServer, type Logger } from "@fanfare/runtime";
+import {
+  closeAll,
+  connectNats,
+  createGrpcClient,
+  createLogger,
+  drainNats,
+  startGrpcServer,
+  startMetricsServer,
+  type Logger,
+} from "@fanfare/runtime";
 import type { FeedConfig } from "./config.js";
+import { TimelineStore } from "./data-access/timeline-store.js";
+import { FanOut } from "./domain/fan-out.js";
 import { FeedReader } from "./domain/feed-reader.js";
+import { Reconciler } from "./domain/reconciler.js";
+import { SourceOfTruth } from "./domain/source-of-truth.js";
+import { TimelineBuilder } from "./domain/timeline-builder.js";
+import { startEventConsumers } from "./entry-points/event-consumers.js";
 import { feedBinding } from "./entry-points/grpc-handlers.js";
+import { natsLiveNotifier } from "./entry-points/live-notifier.js";
 
 export interface RunningFeed {
   port: number;
   metricsPort: number;
   logger: Logger;
+  store: TimelineStore;
+  reconciler: Reconciler;
   stop(): Promise<void>;
 }
 
-/** config -> clients -> domain -> handlers -> server. */
+/** config -> clients -> repositories -> domain -> handlers (gRPC, events) -> server. */
 export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
   const logger = createLogger("feed", config.LOG_LEVEL);
   const socialGraph = createGrpcClient(socialgraph.SocialGraphServiceClient, config.SOCIAL_GRAPH_ADDR);
   const postsClient = createGrpcClient(posts.PostsServiceClient, config.POSTS_ADDR);
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
+  const nats = await connectNats(config.NATS_URL, "feed", logger);
 
-  const reader = new FeedReader(socialGraph, postsClient);
+  const store = new TimelineStore(redis, config.FEED_MAX_ITEMS, config.FEED_ACTIVE_DAYS * 24 * 3600);
+  await store.ensureCompactEncoding(logger);
+  const source = new SourceOfTruth(socialGraph, postsClient);
+  const builder = new TimelineBuilder(store, source, config.FEED_MAX_ITEMS);
+  const reader = new FeedReader(store, builder, source, config.FEED_MAX_ITEMS);
+  const fanOut = new FanOut(store, source, natsLiveNotifier(nats), config.FEED_MAX_ITEMS);
+  const reconciler = new Reconciler(store, source, builder, config.FEED_MAX_ITEMS, logger);
+
+  const consumers = await startEventConsumers(fanOut, { nats, prefix: config.FEED_CONSUMER_PREFIX, concurrency: config.FEED_EVENT_CONCURRENCY, logger });
+  const resync = config.FEED_SYNC_INTERVAL_MS > 0 ? reconciler.start(config.FEED_SYNC_INTERVAL_MS) : undefined;
   const server = await startGrpcServer({ bindings: [feedBinding(reader)], host: config.GRPC_HOST, port: config.GRPC_PORT, logger });
   const metrics = await startMetricsServer(config.METRICS_PORT);
   server.setServing(true);
@@ -26,16 +56,23 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
     port: server.port,
     metricsPort: metrics.port,
     logger,
+    store,
+    reconciler,
     stop: () =>
       closeAll(
         [
           { name: "health", close: () => server.setServing(false) },
           { name: "grpc", close: () => server.shutdown(config.SHUTDOWN_DEADLINE_MS) },
+          { name: "event consumers", close: async () => void (await Promise.all(consumers.map((consumer) => consumer.stop()))) },
+          { name: "reconciler", close: () => resync?.stop() },
+          { name: "nats", close: () => drainNats(nats) },
           { name: "metrics", close: () => metrics.close() },
+          { name: "redis", close: async () => void (await redis.quit()) },
           { name: "clients", close: () => [socialGraph, postsClient].forEach((client) => client.close()) },
         ],
         logger,
       ),
   };
 }
+
 export { loadFeedConfig } from "./config.js";

@@ -7,6 +7,18 @@ export const feedEnv = {
   GRPC_PORT: env.port(50053),
   SOCIAL_GRAPH_ADDR: env.grpcAddress().default("127.0.0.1:50051"),
   POSTS_ADDR: env.grpcAddress().default("127.0.0.1:50052"),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").default("redis://127.0.0.1:6379"),
+  NATS_URL: z.string().default("nats://127.0.0.1:4222"),
+  /** Post ids kept per timeline; the original system kept 1000. */
+  FEED_MAX_ITEMS: env.positiveInt(1000),
+  /** How often cached timelines are compared with the databases and repaired; 0 turns it off. */
+  FEED_SYNC_INTERVAL_MS: z.coerce.number().int().min(0).default(5 * 60_000),
+  /** A timeline not read for this long is dropped and skipped by fan-out; the next read rebuilds it. */
+  FEED_ACTIVE_DAYS: env.positiveInt(30),
+  /** JetStream durable consumer names start with this; replicas of one deployment share them. */
+  FEED_CONSUMER_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default("feed"),
+  /** Events handled at once by one replica. */
+  FEED_EVENT_CONCURRENCY: env.positiveInt(16),
 };
 
 export type FeedConfig = z.infer<z.ZodObject<typeof feedEnv>>;

@@ -1,10 +1,18 @@
-import type { posts, socialgraph } from "@fanfare/contracts";
-import { invalidArgument, type PromiseClient } from "@fanfare/runtime";
+import type { posts } from "@fanfare/contracts";
+import { invalidArgument } from "@fanfare/runtime";
+import type { TimelineStore } from "../data-access/timeline-store.js";
+import { cacheLookups, postCacheMisses } from "./feed-metrics.js";
+import type { SourceOfTruth } from "./source-of-truth.js";
+import type { TimelineBuilder } from "./timeline-builder.js";
 
 /** Largest page a client may ask for; bigger pages belong to an export, not a feed. */
 export const FEED_MAX_LIMIT = 100;
 /** Deepest offset served; past it a client should narrow its query, not page for ever. */
 export const FEED_MAX_OFFSET = 100_000;
+/** Reads of one page, when cleaning stale entries (deleted posts, unfollowed authors) made it short. */
+const MAX_READ_ATTEMPTS = 3;
+
+type Post = posts.Post;
 
 export function validatePage(offset: number, limit: number): void {
   if (!Number.isInteger(offset) || offset < 0 || offset > FEED_MAX_OFFSET) throw invalidArgument(`offset must be an integer from 0 to ${FEED_MAX_OFFSET}`);
@@ -12,20 +20,80 @@ export function validatePage(offset: number, limit: number): void {
 }
 
 /**
- * Home feed: the posts of the people a user follows, newest first. This first version asks the
- * social graph whom the user follows and the posts service for their recent posts (fan-out on read).
+ * Home feed reads: from the cached timeline in Redis (the warm path touches nothing else), rebuilt
+ * once when missing, and from the posts service for offsets past the cached window.
  */
 export class FeedReader {
   constructor(
-    private readonly socialGraph: PromiseClient<socialgraph.SocialGraphServiceClient>,
-    private readonly posts: PromiseClient<posts.PostsServiceClient>,
+    private readonly store: TimelineStore,
+    private readonly builder: TimelineBuilder,
+    private readonly source: SourceOfTruth,
+    private readonly maxItems: number,
   ) {}
 
-  async read(userId: string, offset: number, limit: number): Promise<posts.Post[]> {
+  async read(userId: string, offset: number, limit: number): Promise<Post[]> {
     validatePage(offset, limit);
-    const { friendIds } = await this.socialGraph.listFriends({ userId });
-    if (friendIds.length === 0) return [];
-    const { posts } = await this.posts.listRecentPostsByAuthors({ authorUserIds: friendIds, offset, limit });
-    return posts;
+    for (let attempt = 1; ; attempt++) {
+      const page = await this.cachedPage(userId, offset, limit);
+      if (!page) return this.readFromSource(userId, offset, limit);
+      if (offset + limit > page.size && page.size >= this.maxItems) {
+        cacheLookups.inc({ outcome: "fallback" });
+        return this.readFromSource(userId, offset, limit);
+      }
+      const { visible, stale } = await this.hydrate(userId, page.postIds);
+      if (stale.length === 0 || attempt === MAX_READ_ATTEMPTS) return visible;
+      await this.store.removeFromTimelines([userId], stale);
+    }
+  }
+
+  /** The timeline page, building the timeline first when it is not cached; undefined if that failed. */
+  private async cachedPage(userId: string, offset: number, limit: number) {
+    const page = await this.store.readPage(userId, offset, limit);
+    if (page.exists) {
+      cacheLookups.inc({ outcome: "hit" });
+      return page;
+    }
+    cacheLookups.inc({ outcome: "miss" });
+    if (!(await this.builder.ensureBuilt(userId))) return undefined;
+    const rebuilt = await this.store.readPage(userId, offset, limit);
+    return rebuilt.exists ? rebuilt : undefined;
+  }
+
+  private async readFromSource(userId: string, offset: number, limit: number): Promise<Post[]> {
+    const cachedFriends = await this.store.friendIds(userId);
+    const friends = cachedFriends.length > 0 ? cachedFriends : await this.source.friendsOf(userId);
+    return this.source.recentPosts(friends, offset, limit);
+  }
+
+  /**
+   * Post bodies for the ids, in order. Bodies come from the post cache, misses from the posts
+   * service (and are cached). Deleted posts and posts of authors no longer followed are stale:
+   * left out here and removed from the timeline by the caller.
+   */
+  private async hydrate(userId: string, postIds: string[]): Promise<{ visible: Post[]; stale: string[] }> {
+    const cached = await this.store.cachedPosts(postIds);
+    const missing = postIds.filter((_, i) => cached[i] === undefined);
+    const fetched = new Map<string, Post>();
+    if (missing.length > 0) {
+      postCacheMisses.inc(missing.length);
+      const found = await this.source.postsById(missing);
+      await this.store.cachePosts(found);
+      for (const post of found) fetched.set(post.id, post);
+    }
+    const bodies = postIds.map((id, i) => {
+      const entry = cached[i];
+      return entry === "deleted" ? undefined : (entry ?? fetched.get(id));
+    });
+    const authors = [...new Set(bodies.flatMap((post) => (post ? [post.authorUserId] : [])))];
+    const following = await this.store.follows(userId, authors);
+    const followed = new Set(authors.filter((_, i) => following[i]));
+    const visible: Post[] = [];
+    const stale: string[] = [];
+    postIds.forEach((id, i) => {
+      const post = bodies[i];
+      if (post && followed.has(post.authorUserId)) visible.push(post);
+      else stale.push(id);
+    });
+    return { visible, stale };
   }
 }

@@ -1,0 +1,131 @@
+import { AckPolicy, DeliverPolicy, headers as natsHeaders, nanos, type JsMsg, type NatsConnection } from "nats";
+import type { Logger } from "./logger.js";
+import { counter, gauge, histogram, LATENCY_BUCKETS } from "./metrics.js";
+import { ensureStream } from "./nats.js";
+import { DEAD_LETTER_STREAM, type StreamSpec } from "./streams.js";
+
+/** A message that can never be handled (undecodable, invalid): terminated and dead-lettered, not retried. */
+export class PoisonMessage extends Error {
+  override readonly name = "PoisonMessage";
+}
+
+export interface DurableConsumerOptions {
+  nats: NatsConnection;
+  stream: StreamSpec;
+  durable: string;
+  filterSubject: string;
+  /** Messages handled at once by this process. */
+  concurrency: number;
+  /** Messages delivered but not yet acknowledged, across all replicas: bounds work in flight. */
+  maxAckPending: number;
+  /** Longer than the slowest handler, else JetStream redelivers work that is still running. */
+  ackWaitMs: number;
+  /** Deliveries before a message goes to the dead-letter stream. */
+  maxDeliver: number;
+  logger: Logger;
+  handle: (message: JsMsg) => Promise<void>;
+}
+
+const handled = counter("jetstream_messages_total", "JetStream messages handled, by consumer and outcome", ["consumer", "outcome"]);
+const handleDuration = histogram("jetstream_handle_seconds", "Time to handle one JetStream message", ["consumer"], LATENCY_BUCKETS);
+const pending = gauge("jetstream_consumer_pending", "Messages not yet delivered to the consumer (consumer lag)", ["consumer"]);
+
+/** Redelivery back-off: 0.5 s, 1 s, 2 s ... capped, so a downstream outage is not hammered. */
+const NAK_BASE_DELAY_MS = 500;
+const NAK_MAX_DELAY_MS = 30_000;
+/** How often the consumer lag gauge is refreshed. */
+const LAG_POLL_MS = 5_000;
+
+export interface RunningConsumer {
+  stop(): Promise<void>;
+}
+
+/**
+ * A durable pull consumer with explicit acks: handled messages are acked, failures nak'd with a
+ * growing delay, poison messages and those past max_deliver terminated and copied to DEADLETTER.
+ * Handlers must be idempotent: any message may arrive more than once.
+ */
+export async function startDurableConsumer(options: DurableConsumerOptions): Promise<RunningConsumer> {
+  const { nats, logger } = options;
+  const jsm = await nats.jetstreamManager();
+  await ensureStream(jsm, options.stream);
+  await ensureStream(jsm, DEAD_LETTER_STREAM);
+  const config = {
+    durable_name: options.durable,
+    ack_policy: AckPolicy.Explicit,
+    // A new consumer starts with what is published from now on; timelines built before are rebuilt on read.
+    deliver_policy: DeliverPolicy.New,
+    filter_subject: options.filterSubject,
+    max_ack_pending: options.maxAckPending,
+    ack_wait: nanos(options.ackWaitMs),
+    max_deliver: options.maxDeliver + 1,
+  };
+  await jsm.consumers.add(options.stream.name, config).catch(async () => {
+    // It exists already: keep its position, bring its limits up to date.
+    const { durable_name: _, deliver_policy: __, filter_subject: ___, ...updatable } = config;
+    await jsm.consumers.update(options.stream.name, options.durable, updatable);
+  });
+  const consumer = await nats.jetstream().consumers.get(options.stream.name, options.durable);
+  const messages = await consumer.consume({ max_messages: options.concurrency });
+  const inFlight = new Set<Promise<void>>();
+
+  const process = async (message: JsMsg) => {
+    const stopTimer = handleDuration.startTimer({ consumer: options.durable });
+    try {
+      await options.handle(message);
+      message.ack();
+      handled.inc({ consumer: options.durable, outcome: "ack" });
+    } catch (error) {
+      await settleFailure(message, error, options);
+    } finally {
+      stopTimer();
+    }
+  };
+
+  const loop = (async () => {
+    for await (const message of messages) {
+      const task = process(message).finally(() => inFlight.delete(task));
+      inFlight.add(task);
+      if (inFlight.size >= options.concurrency) await Promise.race(inFlight);
+    }
+  })();
+
+  const lagTimer = setInterval(() => {
+    consumer.info(true).then(
+      (info) => pending.set({ consumer: options.durable }, info.num_pending),
+      () => undefined,
+    );
+  }, LAG_POLL_MS);
+
+  return {
+    stop: async () => {
+      clearInterval(lagTimer);
+      await messages.close().catch(() => undefined);
+      await loop.catch(() => undefined);
+      await Promise.allSettled(inFlight);
+    },
+  };
+}
+
+async function settleFailure(message: JsMsg, error: unknown, options: DurableConsumerOptions): Promise<void> {
+  const deliveries = message.info.redeliveryCount;
+  const poison = error instanceof PoisonMessage;
+  if (poison || deliveries >= options.maxDeliver) {
+    options.logger.error({ err: error, subject: message.subject, seq: message.seq, deliveries }, poison ? "poison message terminated" : "message dead-lettered after max deliveries");
+    await deadLetter(message, options, error).catch((dlqError: unknown) => options.logger.error({ err: dlqError }, "dead-letter publish failed"));
+    message.term();
+    handled.inc({ consumer: options.durable, outcome: "term" });
+    return;
+  }
+  options.logger.warn({ err: error, subject: message.subject, seq: message.seq, deliveries }, "message failed; will be redelivered");
+  message.nak(Math.min(NAK_BASE_DELAY_MS * 2 ** (deliveries - 1), NAK_MAX_DELAY_MS));
+  handled.inc({ consumer: options.durable, outcome: "nak" });
+}
+
+async function deadLetter(message: JsMsg, options: DurableConsumerOptions, error: unknown): Promise<void> {
+  const hdrs = natsHeaders();
+  hdrs.set("Fanfare-Original-Subject", message.subject);
+  hdrs.set("Fanfare-Original-Seq", String(message.seq));
+  hdrs.set("Fanfare-Error", String(error instanceof Error ? error.message : error).slice(0, 200));
+  await options.nats.jetstream().publish(`deadletter.${options.stream.name}.${options.durable}`, message.data, { headers: hdrs });
+}

@@ -1,0 +1,21 @@
+/**
+ * Every Redis key the feed uses, named in one place. Each key belongs to one user or one post; the
+ * user id in braces is a hash tag, so a user's keys share a Redis Cluster slot and multi-key
+ * scripts on them stay cluster-safe.
+ */
+export const redisKeys = {
+  /** Sorted set, all scores 0, members = 16-byte binary post ids (UUID v7, so byte order = time order). */
+  timeline: (userId: string) => `tl:{${userId}}`,
+  /** Set of the ids of the users this user follows (for filtering and fall-backs). */
+  friends: (userId: string) => `fr:{${userId}}`,
+  /** Held by the one replica rebuilding this user's timeline (single-flight). */
+  rebuildLock: (userId: string) => `lock:tl:{${userId}}`,
+  /** A post's body (protobuf fanfare.posts.v1.Post), or a one-byte tombstone once deleted. */
+  post: (postId: string) => `post:{${postId}}`,
+  /** For SCAN: every timeline key. */
+  timelinePattern: "tl:{*}",
+} as const;
+
+export function userIdOfTimelineKey(key: string): string {
+  return key.slice("tl:{".length, -1);
+}

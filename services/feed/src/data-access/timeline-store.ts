@@ -1,0 +1,224 @@
+import type { ChainableCommander, Redis } from "ioredis";
+import { posts } from "@fanfare/contracts";
+import type { Logger } from "@fanfare/runtime";
+import { BUILT_MARKER, fromBinaryId, toBinaryId } from "./post-ids.js";
+import { redisKeys, userIdOfTimelineKey } from "./redis-keys.js";
+
+type Post = posts.Post;
+
+/** A deleted post's cache entry: one byte, kept long enough to outlive any late event about the post. */
+const TOMBSTONE = Buffer.from([0]);
+const TOMBSTONE_TTL_SECONDS = 2 * 24 * 3600;
+/** Post bodies stay cached this long after their last write; timelines hold ids only. */
+const POST_TTL_SECONDS = 14 * 24 * 3600;
+
+/**
+ * Adds members to an existing timeline and trims it to the newest ARGV[1] posts (the built
+ * marker, the lowest member, always stays). A missing timeline is left alone: its user has not
+ * read lately, and the next read rebuilds it. Returns how many members were new, or -1.
+ */
+const ADD_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local added = 0
+for i = 2, #ARGV do added = added + redis.call('ZADD', KEYS[1], 'NX', 0, ARGV[i]) end
+local excess = redis.call('ZCARD', KEYS[1]) - 1 - tonumber(ARGV[1])
+if excess > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 1, excess) end
+return added`;
+
+/** Caches a post body unless the post is already known to be deleted. */
+const CACHE_POST_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if current and string.len(current) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1`;
+
+/** Changes the friend set of a cached timeline only; an uncached user gets it at rebuild. */
+const SET_FRIEND_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if ARGV[2] == '1' then redis.call('SADD', KEYS[2], ARGV[1]) else redis.call('SREM', KEYS[2], ARGV[1]) end
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return 1`;
+
+/** Releases a lock only if we still hold it. */
+const RELEASE_LOCK_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+interface ScriptedRedis extends Redis {
+  timelineAdd(key: string, maxItems: number, ...members: Buffer[]): Promise<number>;
+  cachePost(key: string, body: Buffer, ttl: number): Promise<number>;
+  setFriend(timelineKey: string, friendsKey: string, friendId: string, following: "0" | "1", ttl: number): Promise<number>;
+  releaseLock(key: string, token: string): Promise<number>;
+}
+
+interface ScriptedPipeline extends ChainableCommander {
+  timelineAdd(key: string, maxItems: number, ...members: Buffer[]): ScriptedPipeline;
+  cachePost(key: string, body: Buffer, ttl: number): ScriptedPipeline;
+}
+
+export interface TimelinePage {
+  /** False when the user has no cached timeline (never read, expired or flushed). */
+  exists: boolean;
+  /** Posts in the cached window. */
+  size: number;
+  postIds: string[];
+}
+
+export type CachedPost = Post | "deleted" | undefined;
+
+/** The feed's Redis: timelines (ids only), post bodies once per post, friend sets, rebuild locks. */
+export class TimelineStore {
+  private readonly redis: ScriptedRedis;
+
+  constructor(
+    redis: Redis,
+    private readonly maxItems: number,
+    private readonly activeTtlSeconds: number,
+  ) {
+    redis.defineCommand("timelineAdd", { numberOfKeys: 1, lua: ADD_SCRIPT });
+    redis.defineCommand("cachePost", { numberOfKeys: 1, lua: CACHE_POST_SCRIPT });
+    redis.defineCommand("setFriend", { numberOfKeys: 2, lua: SET_FRIEND_SCRIPT });
+    redis.defineCommand("releaseLock", { numberOfKeys: 1, lua: RELEASE_LOCK_SCRIPT });
+    this.redis = redis as ScriptedRedis;
+  }
+
+  /**
+   * Timelines are sorted sets with score 0 and 16-byte members, so they stay in Redis's compact
+   * listpack encoding (about 20 bytes an entry) only if listpacks may hold a whole timeline.
+   */
+  async ensureCompactEncoding(logger: Logger): Promise<void> {
+    const wanted = { "zset-max-listpack-entries": this.maxItems + 1, "zset-max-listpack-value": 16 };
+    for (const [name, minimum] of Object.entries(wanted)) {
+      try {
+        const [, value] = (await this.redis.config("GET", name)) as [string, string];
+        if (Number(value) >= minimum) continue;
+        await this.redis.config("SET", name, String(minimum));
+        logger.info({ setting: name, from: Number(value), to: minimum }, "raised Redis setting for compact timelines");
+      } catch (error) {
+        logger.warn({ err: error, setting: name, minimum }, `cannot check or set ${name}; timelines may use ~7x more memory. Set ${name} >= ${minimum} in redis.conf`);
+      }
+    }
+  }
+
+  /** One page, newest first, and marks the user active (timeline and friends live FEED_ACTIVE_DAYS more). */
+  async readPage(userId: string, offset: number, limit: number): Promise<TimelinePage> {
+    const key = redisKeys.timeline(userId);
+    const results = await this.redis
+      .multi()
+      .zcard(key)
+      .zrevrangeBuffer(key, offset, offset + limit - 1)
+      .expire(key, this.activeTtlSeconds)
+      .expire(redisKeys.friends(userId), this.activeTtlSeconds)
+      .exec();
+    const card = Number(results?.[0]?.[1] ?? 0);
+    const members = (results?.[1]?.[1] as Buffer[] | undefined) ?? [];
+    return {
+      exists: card > 0,
+      size: Math.max(card - 1, 0),
+      postIds: members.filter((member) => member.length === 16).map(fromBinaryId),
+    };
+  }
+
+  async timelineExists(userId: string): Promise<boolean> {
+    return (await this.redis.exists(redisKeys.timeline(userId))) === 1;
+  }
+
+  async timelinePostIds(userId: string): Promise<string[]> {
+    const members = await this.redis.zrangeBuffer(redisKeys.timeline(userId), "0", "-1");
+    return members.filter((member) => member.length === 16).map(fromBinaryId);
+  }
+
+  /** Adds posts to each user's timeline that is cached; returns, per user, whether something was new. */
+  async addToTimelines(userIds: string[], postIds: string[]): Promise<boolean[]> {
+    if (userIds.length === 0 || postIds.length === 0) return userIds.map(() => false);
+    const members = postIds.map(toBinaryId);
+    const pipeline = this.redis.pipeline() as ScriptedPipeline;
+    for (const userId of userIds) pipeline.timelineAdd(redisKeys.timeline(userId), this.maxItems, ...members);
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([error, added]) => {
+      if (error) throw error;
+      return Number(added) > 0;
+    });
+  }
+
+  async removeFromTimelines(userIds: string[], postIds: string[]): Promise<void> {
+    if (userIds.length === 0 || postIds.length === 0) return;
+    const members = postIds.map(toBinaryId);
+    const pipeline = this.redis.pipeline();
+    for (const userId of userIds) pipeline.zrem(redisKeys.timeline(userId), ...members);
+    await execOrThrow(pipeline);
+  }
+
+  /** Replaces a timeline and its friend set at once (rebuild and resync). */
+  async replaceTimeline(userId: string, postIds: string[], friendIds: string[]): Promise<void> {
+    const key = redisKeys.timeline(userId);
+    const friendsKey = redisKeys.friends(userId);
+    const members = postIds.slice(0, this.maxItems).flatMap((id) => [0, toBinaryId(id)]);
+    const transaction = this.redis.multi().del(key).call("ZADD", [key, 0, BUILT_MARKER, ...members]).expire(key, this.activeTtlSeconds).del(friendsKey);
+    if (friendIds.length > 0) transaction.sadd(friendsKey, ...friendIds).expire(friendsKey, this.activeTtlSeconds);
+    await execOrThrow(transaction);
+  }
+
+  /** Records a follow or unfollow in a cached friend set; false when the timeline is not cached. */
+  async setFollowing(userId: string, friendId: string, following: boolean): Promise<boolean> {
+    const result = await this.redis.setFriend(redisKeys.timeline(userId), redisKeys.friends(userId), friendId, following ? "1" : "0", this.activeTtlSeconds);
+    return result === 1;
+  }
+
+  async friendIds(userId: string): Promise<string[]> {
+    return this.redis.smembers(redisKeys.friends(userId));
+  }
+
+  /** Which of these authors the user follows, by the cached friend set. */
+  async follows(userId: string, authorIds: string[]): Promise<boolean[]> {
+    if (authorIds.length === 0) return [];
+    const flags = await this.redis.smismember(redisKeys.friends(userId), ...authorIds);
+    return flags.map((flag) => flag === 1);
+  }
+
+  async cachedPosts(postIds: string[]): Promise<CachedPost[]> {
+    if (postIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of postIds) pipeline.getBuffer(redisKeys.post(id));
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([error, value]) => {
+      if (error) throw error;
+      if (!(value instanceof Buffer)) return undefined;
+      if (value.length === 1) return "deleted";
+      return posts.Post.decode(value);
+    });
+  }
+
+  async cachePosts(bodies: Post[]): Promise<void> {
+    if (bodies.length === 0) return;
+    const pipeline = this.redis.pipeline() as ScriptedPipeline;
+    for (const post of bodies) pipeline.cachePost(redisKeys.post(post.id), Buffer.from(posts.Post.encode(post).finish()), POST_TTL_SECONDS);
+    await execOrThrow(pipeline);
+  }
+
+  async markDeleted(postId: string): Promise<void> {
+    await this.redis.set(redisKeys.post(postId), TOMBSTONE, "EX", TOMBSTONE_TTL_SECONDS);
+  }
+
+  async tryLockRebuild(userId: string, token: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(redisKeys.rebuildLock(userId), token, "PX", ttlMs, "NX")) === "OK";
+  }
+
+  async isRebuildLocked(userId: string): Promise<boolean> {
+    return (await this.redis.exists(redisKeys.rebuildLock(userId))) === 1;
+  }
+
+  async unlockRebuild(userId: string, token: string): Promise<void> {
+    await this.redis.releaseLock(redisKeys.rebuildLock(userId), token);
+  }
+
+  /** One step of a SCAN over cached timelines: the next cursor ("0" when done) and user ids. */
+  async scanTimelines(cursor: string, count: number): Promise<{ cursor: string; userIds: string[] }> {
+    const [next, keys] = await this.redis.scan(cursor, "MATCH", redisKeys.timelinePattern, "COUNT", count);
+    return { cursor: next, userIds: keys.map(userIdOfTimelineKey) };
+  }
+}
+
+async function execOrThrow(commands: ChainableCommander): Promise<void> {
+  for (const [error] of (await commands.exec()) ?? []) if (error) throw error;
+}

@@ -1,0 +1,9 @@
+import { counter, histogram } from "@fanfare/runtime";
+
+/** Post created -> in followers' timelines: includes outbox relay, JetStream and fan-out. */
+export const deliveryLatency = histogram("feed_post_delivery_seconds", "Time from post creation to its fan-out into timelines", [], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
+export const timelineWrites = counter("feed_timeline_writes_total", "Timeline insertions by fan-out and backfill");
+export const rebuilds = counter("feed_timeline_rebuilds_total", "Timelines rebuilt from social-graph and posts");
+export const resyncFixes = counter("feed_resync_fixes_total", "Cached timelines found out of date by the reconciler and repaired");
+export const cacheLookups = counter("feed_cache_lookups_total", "Feed reads by outcome: hit (warm timeline), miss (rebuilt), fallback (past the window)", ["outcome"]);
+export const postCacheMisses = counter("feed_post_cache_misses_total", "Post bodies not in Redis, fetched from the posts service");

@@ -1,0 +1,14 @@
+import type { NatsConnection } from "nats";
+import type { posts } from "@fanfare/contracts";
+import { liveFeedSubject } from "@fanfare/runtime";
+import type { LiveNotifier } from "../domain/fan-out.js";
+
+/** Publishes the AsyncAPI `post` message on feed.live.<user>; gateways forward it to that user's sockets. */
+export function natsLiveNotifier(nats: NatsConnection): LiveNotifier {
+  const encoder = new TextEncoder();
+  return {
+    postLanded: (userId: string, post: posts.Post) => {
+      nats.publish(liveFeedSubject(userId), encoder.encode(JSON.stringify({ postId: post.id, postText: post.text, author_user_id: post.authorUserId })));
+    },
+  };
+}
