@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { expect } from "chai";
 import { SignJWT } from "jose";
+import { WebSocket } from "ws";
 import { mesh, startGatewayFor, type Mesh } from "../support/mesh.js";
 import { api, eventually, expectProblem, newUser } from "../support/http.js";
 import { testEnv } from "../support/env.js";
@@ -157,6 +158,49 @@ describe("gateway: the OTUS REST API end to end", function () {
       const reader = await newUser(url);
       for (const query of ["limit=0", "limit=-1", "limit=1.5", "limit=abc", "offset=-1", "offset=x", "limit=101", "limit=", "limit=1&limit=2"]) {
         expectProblem(await api(url, `/post/feed?${query}`, { token: reader.token }), 400);
+      }
+    });
+  });
+
+  describe("live feed WebSocket /post/feed/posted", () => {
+    const wsUrl = (path: string) => url.replace(/^http/, "ws") + path;
+
+    it("pushes a friend's new post in the AsyncAPI shape", async () => {
+      const [reader, author] = await Promise.all([newUser(url), newUser(url)]);
+      await api(url, `/friend/set/${author.id}`, { method: "PUT", token: reader.token });
+      await api(url, "/post/feed", { token: reader.token }); // an active reader has a cached timeline
+      const socket = new WebSocket(wsUrl("/post/feed/posted"), { headers: { authorization: `Bearer ${reader.token}` } });
+      const received = new Promise<unknown>((resolve, reject) => {
+        socket.once("message", (data) => resolve(JSON.parse(String(data))));
+        socket.once("error", reject);
+      });
+      await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+      try {
+        const postId = (await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "в реальном времени" } })).body;
+        expect(await received).to.deep.equal({ postId, postText: "в реальном времени", author_user_id: author.id });
+      } finally {
+        socket.close();
+      }
+    });
+
+    it("accepts the token as ?token= and under the API prefixes", async () => {
+      const reader = await newUser(url);
+      for (const path of [`/post/feed/posted?token=${reader.token}`, `/api/v2/post/feed/posted/?token=${reader.token}`]) {
+        const socket = new WebSocket(wsUrl(path));
+        await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+        socket.close();
+      }
+    });
+
+    it("refuses the upgrade with 401 without a valid token", async () => {
+      for (const options of [{}, { headers: { authorization: "Bearer forged.token.here" } }]) {
+        const status = await new Promise<number>((resolve, reject) => {
+          const socket = new WebSocket(wsUrl("/post/feed/posted"), options);
+          socket.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+          socket.once("open", () => reject(new Error("upgrade should have been refused")));
+          socket.once("error", () => undefined);
+        });
+        expect(status).to.equal(401);
       }
     });
   });

@@ -27,9 +27,11 @@ export function mesh(): Promise<Mesh> {
 export async function stopSharedMesh(): Promise<void> {
   if (shared) await (await shared.catch(() => undefined))?.stop();
   shared = undefined;
+  await removeTestConsumers();
 }
 
-export async function startMesh(): Promise<Mesh> {
+/** A mesh of its own (for tests that stop parts of it); its feed shares the tests' Redis and consumers. */
+export async function startMesh(feedEnv: Record<string, string> = {}): Promise<Mesh> {
   const socialGraph = await startSocialGraph(loadSocialGraphConfig({ ...testEnv, PG_PRIMARY_URL: TEST_DATABASES.socialGraph }));
   const posts = await startPosts(loadPostsConfig({ ...testEnv, PG_PRIMARY_URL: TEST_DATABASES.posts }));
   const addresses = {
@@ -37,7 +39,7 @@ export async function startMesh(): Promise<Mesh> {
     posts: `127.0.0.1:${posts.port}`,
     feed: "",
   };
-  const feed = await startFeed(loadFeedConfig({ ...testEnv, SOCIAL_GRAPH_ADDR: addresses.socialGraph, POSTS_ADDR: addresses.posts }));
+  const feed = await startFeed(loadFeedConfig({ ...testEnv, SOCIAL_GRAPH_ADDR: addresses.socialGraph, POSTS_ADDR: addresses.posts, ...feedEnv }));
   addresses.feed = `127.0.0.1:${feed.port}`;
   const gateway = await startGatewayFor(addresses);
   return {
@@ -51,13 +53,12 @@ export async function startMesh(): Promise<Mesh> {
       await gateway.stop();
       await feed.stop();
       await Promise.all([posts.stop(), socialGraph.stop()]);
-      await removeTestConsumers();
     },
   };
 }
 
 /** Durable consumers outlive their process; the tests' own are removed so a reused machine stays clean. */
-async function removeTestConsumers(): Promise<void> {
+export async function removeTestConsumers(): Promise<void> {
   const nats = await connect({ servers: testEnv.NATS_URL });
   try {
     const jsm = await nats.jetstreamManager();

@@ -4,9 +4,11 @@ import express, { type Express, type RequestHandler } from "express";
 import { feed, health, posts, socialgraph } from "@fanfare/contracts";
 import {
   closeAll,
+  connectNats,
   counter,
   createGrpcClient,
   createLogger,
+  drainNats,
   histogram,
   LATENCY_BUCKETS,
   newRequestId,
@@ -18,6 +20,7 @@ import {
 import { Tokens } from "./auth.js";
 import type { GatewayConfig } from "./config.js";
 import { errorHandler, notFoundRoute } from "./http/problems.js";
+import { attachLiveFeed } from "./live-feed.js";
 import { buildOpenApiSpec } from "./openapi.js";
 import { apiRouter, type Downstreams } from "./routes/api.js";
 import { opsRouter } from "./routes/ops.js";
@@ -84,7 +87,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const tokens = new Tokens(config.JWT_SECRET, config.TOKEN_TTL_SECONDS);
   const app = createApp({ downstreams, health: healthClients, tokens, bodyLimitBytes: config.BODY_LIMIT_BYTES, logger });
 
+  const nats = await connectNats(config.NATS_URL, "gateway", logger);
   const server = createServer(app);
+  const liveFeed = attachLiveFeed(server, { tokens, nats, logger });
   await new Promise<void>((resolve, reject) => server.once("error", reject).listen(config.GATEWAY_PORT, config.GATEWAY_HOST, resolve));
   const port = (server.address() as AddressInfo).port;
   logger.info({ port }, "gateway listening");
@@ -96,7 +101,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     stop: () =>
       closeAll(
         [
+          { name: "websockets", close: () => liveFeed.close() },
           { name: "http", close: () => closeHttpServer(server, config.SHUTDOWN_DEADLINE_MS) },
+          { name: "nats", close: () => drainNats(nats) },
           { name: "clients", close: () => [...Object.values(downstreams), ...Object.values(healthClients)].forEach((c) => c.close()) },
         ],
         logger,

@@ -14,6 +14,8 @@ export const gatewayEnv = {
   SOCIAL_GRAPH_ADDR: env.grpcAddress().default("127.0.0.1:50051"),
   POSTS_ADDR: env.grpcAddress().default("127.0.0.1:50052"),
   FEED_ADDR: env.grpcAddress().default("127.0.0.1:50053"),
+  /** Live feed pushes arrive on plain NATS subjects feed.live.<user>. */
+  NATS_URL: z.string().default("nats://127.0.0.1:4222"),
 };
 
 export type GatewayConfig = z.infer<z.ZodObject<typeof gatewayEnv>>;

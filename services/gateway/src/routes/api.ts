@@ -4,7 +4,7 @@ import type { feed, posts, socialgraph } from "@fanfare/contracts";
 import type { PromiseClient } from "@fanfare/runtime";
 import type { Tokens } from "../auth.js";
 import { authenticate, currentUserId } from "../http/authenticate.js";
-import { badRequest } from "../http/problems.js";
+import { badRequest, sendProblem } from "../http/problems.js";
 import { jsonObject, parse, queryInteger, uuid } from "../http/validation.js";
 
 export interface Downstreams {
@@ -123,6 +123,11 @@ export function apiRouter(downstreams: Downstreams, tokens: Tokens): Router {
     const page = parse(schemas.feedPage, req.query, "query");
     const result = await feed.getFeed({ userId: currentUserId(res), offset: page.offset, limit: page.limit });
     res.json(result.posts.map(toPostJson));
+  });
+
+  // The WebSocket channel; a plain GET (no Upgrade header) is told how to use it.
+  router.get("/post/feed/posted", authed, (_req, res) => {
+    sendProblem(res, 426, "this channel is a WebSocket: connect with Upgrade: websocket", { upgrade: "websocket" });
   });
 
   return router;

@@ -1,0 +1,274 @@
+import { randomUUID } from "node:crypto";
+import { expect } from "chai";
+import { Redis } from "ioredis";
+import { feed, events, posts, socialgraph } from "@fanfare/contracts";
+import { loadFeedConfig, startFeed, type RunningFeed } from "@fanfare/feed";
+import { createGrpcClient, drainNats, metricsRegistry, type NatsConnection, type PromiseClient } from "@fanfare/runtime";
+import { testEnv } from "../support/env.js";
+import { natsConnection } from "../support/grpc.js";
+import { eventually } from "../support/http.js";
+import { mesh, startMesh, type Mesh } from "../support/mesh.js";
+
+type Clients = {
+  graph: PromiseClient<socialgraph.SocialGraphServiceClient>;
+  posts: PromiseClient<posts.PostsServiceClient>;
+  feed: PromiseClient<feed.FeedServiceClient>;
+};
+
+function clientsFor(addresses: { socialGraph: string; posts: string; feed: string }): Clients {
+  return {
+    graph: createGrpcClient(socialgraph.SocialGraphServiceClient, addresses.socialGraph),
+    posts: createGrpcClient(posts.PostsServiceClient, addresses.posts),
+    feed: createGrpcClient(feed.FeedServiceClient, addresses.feed),
+  };
+}
+
+async function counterValue(name: string): Promise<number> {
+  const metric = metricsRegistry.getSingleMetric(name);
+  const values = metric ? (await metric.get()).values : [];
+  return values.reduce((sum, value) => sum + value.value, 0);
+}
+
+describe("feed service (Redis timelines fed by JetStream events)", function () {
+  this.timeout(60_000);
+  let m: Mesh;
+  let c: Clients;
+  let redis: Redis;
+  let nats: NatsConnection;
+
+  before(async () => {
+    m = await mesh();
+    c = clientsFor(m.addresses);
+    redis = new Redis(testEnv.REDIS_URL);
+    nats = await natsConnection();
+  });
+  after(async () => {
+    Object.values(c).forEach((client) => client.close());
+    redis.disconnect();
+    await drainNats(nats);
+  });
+
+  const newUser = async () =>
+    (await c.graph.registerUser({ firstName: "Лента", secondName: randomUUID().slice(0, 8), birthdate: "", biography: "", city: "", password: "pw" })).user!.id;
+  const follow = (userId: string, friendId: string) => c.graph.addFriend({ userId, friendId });
+  const post = async (author: string, text = `post ${randomUUID().slice(0, 6)}`) => (await c.posts.createPost({ authorUserId: author, text })).post!;
+  const read = async (userId: string, offset = 0, limit = 100, client = c.feed) => (await client.getFeed({ userId, offset, limit })).posts;
+  const ids = (list: { id: string }[]) => list.map((p) => p.id);
+  const flush = () => Promise.all([m.posts.flushOutbox(), m.socialGraph.flushOutbox()]);
+
+  it("fans a friend's new post out into the cached timeline, newest first, once", async () => {
+    const [reader, author] = [await newUser(), await newUser()];
+    await follow(reader, author);
+    expect(await read(reader)).to.deep.equal([]); // builds (and caches) the empty timeline
+    const made = [await post(author), await post(author), await post(author)];
+    await flush();
+    await eventually(async () => expect(ids(await read(reader))).to.deep.equal(ids(made).reverse()));
+    expect(await m.feed.store.timelinePostIds(reader)).to.have.members(ids(made));
+  });
+
+  it("ignores a redelivered or duplicated created event", async () => {
+    const [reader, author] = [await newUser(), await newUser()];
+    await follow(reader, author);
+    await read(reader);
+    const first = await post(author, "only once");
+    await flush();
+    await eventually(async () => expect(ids(await read(reader))).to.deep.equal([first.id]));
+    const duplicate = events.PostCreated.encode({ eventId: randomUUID(), postId: first.id, authorUserId: author, text: first.text, createdAt: first.createdAt }).finish();
+    await nats.jetstream().publish("posts.created", duplicate);
+    await nats.jetstream().publish("posts.created", duplicate);
+    const second = await post(author, "after the duplicates");
+    await flush();
+    await eventually(async () => expect(ids(await read(reader))).to.deep.equal([second.id, first.id]));
+  });
+
+  it("backfills on follow and cleans up on unfollow", async () => {
+    const [reader, author, other] = [await newUser(), await newUser(), await newUser()];
+    await follow(reader, other);
+    const otherPost = await post(other);
+    await read(reader);
+    const authorPosts = [await post(author), await post(author)];
+    await follow(reader, author);
+    await flush();
+    await eventually(async () => expect(ids(await read(reader))).to.deep.equal([...ids(authorPosts).reverse(), otherPost.id]));
+    await c.graph.removeFriend({ userId: reader, friendId: author });
+    await flush();
+    await eventually(async () => expect(await m.feed.store.timelinePostIds(reader)).to.deep.equal([otherPost.id]));
+    expect(ids(await read(reader))).to.deep.equal([otherPost.id]);
+  });
+
+  it("shows edits on the next read and never shows a deleted post again", async () => {
+    const [reader, author] = [await newUser(), await newUser()];
+    await follow(reader, author);
+    await read(reader);
+    const [keep, drop] = [await post(author, "original"), await post(author, "to delete")];
+    await flush();
+    await eventually(async () => expect(await read(reader)).to.have.length(2));
+    await c.posts.updatePost({ actorUserId: author, postId: keep.id, text: "edited" });
+    await c.posts.deletePost({ actorUserId: author, postId: drop.id });
+    await flush();
+    await eventually(async () => {
+      const feedNow = await read(reader);
+      expect(feedNow.map((p) => p.text)).to.deep.equal(["edited"]);
+      expect(await m.feed.store.timelinePostIds(reader)).to.deep.equal([keep.id]);
+    });
+  });
+
+  it("serves the same feed after Redis is flushed (rebuilt from the databases)", async () => {
+    const [reader, a, b] = [await newUser(), await newUser(), await newUser()];
+    await follow(reader, a);
+    await follow(reader, b);
+    for (const author of [a, b, a, b]) await post(author);
+    await flush();
+    await eventually(async () => expect(await read(reader)).to.have.length(4));
+    const before = await read(reader);
+    await redis.flushdb();
+    expect(await read(reader)).to.deep.equal(before);
+  });
+
+  it("rebuilds a cold timeline once for 50 concurrent readers on two replicas", async () => {
+    const second = await startFeed(loadFeedConfig({ ...testEnv, SOCIAL_GRAPH_ADDR: m.addresses.socialGraph, POSTS_ADDR: m.addresses.posts }));
+    const secondClient = createGrpcClient(feed.FeedServiceClient, `127.0.0.1:${second.port}`);
+    try {
+      const [reader, author] = [await newUser(), await newUser()];
+      await follow(reader, author);
+      const made = await post(author);
+      const rebuildsBefore = await counterValue("feed_timeline_rebuilds_total");
+      const pages = await Promise.all(Array.from({ length: 50 }, (_, i) => read(reader, 0, 10, i % 2 ? secondClient : c.feed)));
+      for (const page of pages) expect(ids(page)).to.deep.equal([made.id]);
+      expect((await counterValue("feed_timeline_rebuilds_total")) - rebuildsBefore).to.equal(1);
+    } finally {
+      secondClient.close();
+      await second.stop();
+    }
+  });
+
+  it("leaves timelines of users who have not read alone (they are rebuilt when they come back)", async () => {
+    const [dormant, author] = [await newUser(), await newUser()];
+    await follow(dormant, author);
+    const made = await post(author);
+    const [canary, canaryAuthor] = [await newUser(), await newUser()];
+    await follow(canary, canaryAuthor);
+    await read(canary);
+    const canaryPost = await post(canaryAuthor);
+    await flush();
+    await eventually(async () => expect(ids(await read(canary))).to.deep.equal([canaryPost.id]));
+    expect(await m.feed.store.timelineExists(dormant)).to.equal(false);
+    expect(ids(await read(dormant))).to.deep.equal([made.id]);
+    expect(await redis.ttl(`tl:{${dormant}}`)).to.be.greaterThan(0);
+  });
+
+  it("repairs a drifted timeline in a reconciler round", async () => {
+    const [reader, author] = [await newUser(), await newUser()];
+    await follow(reader, author);
+    const made = [await post(author), await post(author)];
+    await read(reader);
+    await redis.zrem(`tl:{${reader}}`, Buffer.from(made[0]!.id.replace(/-/g, ""), "hex"));
+    expect(await m.feed.store.timelinePostIds(reader)).to.deep.equal([made[1]!.id]);
+    const fixesBefore = await counterValue("feed_resync_fixes_total");
+    let rounds = 0;
+    while ((await m.feed.store.timelinePostIds(reader)).length < 2 && rounds++ < 50) await m.feed.reconciler.runRound();
+    expect(await m.feed.store.timelinePostIds(reader)).to.have.members(ids(made));
+    expect(await counterValue("feed_resync_fixes_total")).to.be.greaterThan(fixesBefore);
+  });
+
+  it("terminates and dead-letters a poison event and keeps going", async () => {
+    const [reader, author] = [await newUser(), await newUser()];
+    await follow(reader, author);
+    await read(reader);
+    const js = nats.jetstream();
+    await js.publish("posts.created", new Uint8Array([0xff, 0xff, 0xff]));
+    const after = await post(author);
+    await flush();
+    await eventually(async () => expect(ids(await read(reader))).to.deep.equal([after.id]));
+    const jsm = await nats.jetstreamManager();
+    await eventually(async () => {
+      const dead = await jsm.streams.getMessage("DEADLETTER", { last_by_subj: `deadletter.POSTS.${testEnv.FEED_CONSUMER_PREFIX}-posts` });
+      expect(dead.header.get("Fanfare-Original-Subject")).to.equal("posts.created");
+    });
+  });
+
+  it("falls back to the posts service for offsets past the cached window", async () => {
+    const small = await startFeed(
+      loadFeedConfig({ ...testEnv, SOCIAL_GRAPH_ADDR: m.addresses.socialGraph, POSTS_ADDR: m.addresses.posts, FEED_MAX_ITEMS: "3", REDIS_URL: "redis://127.0.0.1:6379/2", FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-small` }),
+    );
+    const smallClient = createGrpcClient(feed.FeedServiceClient, `127.0.0.1:${small.port}`);
+    try {
+      const [reader, author] = [await newUser(), await newUser()];
+      await follow(reader, author);
+      const made = [];
+      for (let i = 0; i < 6; i++) made.push(await post(author));
+      const newestFirst = ids(made).reverse();
+      expect(ids(await read(reader, 0, 2, smallClient))).to.deep.equal(newestFirst.slice(0, 2));
+      expect(ids(await read(reader, 2, 3, smallClient))).to.deep.equal(newestFirst.slice(2, 5));
+      expect(ids(await read(reader, 5, 10, smallClient))).to.deep.equal(newestFirst.slice(5));
+      expect(await small.store.timelinePostIds(reader)).to.have.length(3);
+    } finally {
+      smallClient.close();
+      await small.stop();
+    }
+  });
+
+  it("loses and duplicates nothing when the feed restarts mid-stream", async () => {
+    const env = { ...testEnv, SOCIAL_GRAPH_ADDR: m.addresses.socialGraph, POSTS_ADDR: m.addresses.posts, REDIS_URL: "redis://127.0.0.1:6379/3", FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-restart` };
+    let instance: RunningFeed = await startFeed(loadFeedConfig(env));
+    const [reader, author] = [await newUser(), await newUser()];
+    await follow(reader, author);
+    await instance.store.readPage(reader, 0, 1);
+    let client = createGrpcClient(feed.FeedServiceClient, `127.0.0.1:${instance.port}`);
+    await read(reader, 0, 10, client);
+    const made = [await post(author)];
+    await flush();
+    await eventually(async () => expect(await instance.store.timelinePostIds(reader)).to.have.length(1));
+    client.close();
+    await instance.stop();
+    for (let i = 0; i < 4; i++) made.push(await post(author));
+    await flush();
+    instance = await startFeed(loadFeedConfig(env));
+    client = createGrpcClient(feed.FeedServiceClient, `127.0.0.1:${instance.port}`);
+    try {
+      await eventually(async () => expect(await instance.store.timelinePostIds(reader)).to.have.members(ids(made)), 10_000);
+      expect(ids(await read(reader, 0, 10, client))).to.deep.equal(ids(made).reverse());
+    } finally {
+      client.close();
+      await instance.stop();
+    }
+  });
+
+  it("keeps serving warm feeds with social-graph and posts stopped", async () => {
+    const own = await startMesh();
+    const ownClients = clientsFor(own.addresses);
+    try {
+      const [reader, author] = [await newUser(), await newUser()];
+      await follow(reader, author);
+      const made = [await post(author), await post(author)];
+      const warm = await read(reader, 0, 10, ownClients.feed);
+      expect(ids(warm)).to.deep.equal(ids(made).reverse());
+      await own.socialGraph.stop();
+      await own.posts.stop();
+      expect(await read(reader, 0, 10, ownClients.feed)).to.deep.equal(warm);
+    } finally {
+      Object.values(ownClients).forEach((client) => client.close());
+      await own.gateway.stop();
+      await own.feed.stop();
+    }
+  });
+
+  it("stores a 1000-entry timeline in at most 24 bytes an entry", async () => {
+    const user = randomUUID();
+    await m.feed.store.replaceTimeline(user, [], []);
+    const base = Date.now();
+    const postIds = Array.from({ length: 1000 }, (_, i) => {
+      const bytes = Buffer.alloc(16);
+      bytes.writeUIntBE(base + i, 0, 6);
+      bytes.set(Buffer.from(randomUUID().replace(/-/g, ""), "hex").subarray(6), 6);
+      const hex = bytes.toString("hex");
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+    });
+    for (let i = 0; i < postIds.length; i += 100) await m.feed.store.addToTimelines([user], postIds.slice(i, i + 100));
+    const key = `tl:{${user}}`;
+    expect(await redis.call("OBJECT", "ENCODING", key)).to.equal("listpack");
+    const bytes = Number(await redis.call("MEMORY", "USAGE", key, "SAMPLES", "0"));
+    expect(bytes / 1000).to.be.at.most(24);
+    await redis.del(key);
+  });
+});
