@@ -96,6 +96,24 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     expect(ids(await read(reader))).to.deep.equal([otherPost.id]);
   });
 
+  it("ends in the right state when follows and unfollows race with posts", async () => {
+    const [reader, author] = [await newUser(), await newUser()];
+    await read(reader);
+    const made: string[] = [];
+    for (let round = 0; round < 4; round++) {
+      const [, created] = await Promise.all([follow(reader, author), post(author), c.graph.removeFriend({ userId: reader, friendId: author })]);
+      made.push(created.id);
+    }
+    await follow(reader, author); // the last word: following
+    const last = await post(author);
+    made.push(last.id);
+    await flush();
+    await eventually(async () => expect(ids(await read(reader))).to.deep.equal([...made].reverse()));
+    await c.graph.removeFriend({ userId: reader, friendId: author });
+    await flush();
+    await eventually(async () => expect(await m.feed.store.timelinePostIds(reader)).to.deep.equal([]));
+  });
+
   it("shows edits on the next read and never shows a deleted post again", async () => {
     const [reader, author] = [await newUser(), await newUser()];
     await follow(reader, author);
