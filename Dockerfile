@@ -1,6 +1,6 @@
 # One image definition for every service: `docker build --build-arg SERVICE=posts .`
-# Build stage: dev dependencies, code generation (buf ships in npm), TypeScript build.
-FROM node:22-bookworm-slim AS build
+# Manifests only: the npm install layers below are cached until a package.json or the lock changes.
+FROM node:22-bookworm-slim AS manifests
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/contracts/package.json packages/contracts/
@@ -9,6 +9,11 @@ COPY services/social-graph/package.json services/social-graph/
 COPY services/posts/package.json services/posts/
 COPY services/feed/package.json services/feed/
 COPY services/gateway/package.json services/gateway/
+
+# Build stage: dev dependencies, code generation (buf ships in npm), TypeScript build.
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+COPY --from=manifests /app ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN node scripts/generate.mjs && npx tsc -b packages/contracts packages/runtime services/social-graph services/posts services/feed services/gateway
@@ -18,13 +23,7 @@ FROM node:22-bookworm-slim AS runtime
 ARG SERVICE
 ENV NODE_ENV=production SERVICE=${SERVICE}
 WORKDIR /app
-COPY package.json package-lock.json ./
-COPY packages/contracts/package.json packages/contracts/
-COPY packages/runtime/package.json packages/runtime/
-COPY services/social-graph/package.json services/social-graph/
-COPY services/posts/package.json services/posts/
-COPY services/feed/package.json services/feed/
-COPY services/gateway/package.json services/gateway/
+COPY --from=manifests /app ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/packages/contracts/dist packages/contracts/dist
 COPY --from=build /app/packages/contracts/descriptors packages/contracts/descriptors

@@ -45,3 +45,9 @@ export function pageSize(requested: number, fallback: number, max: number): numb
   if (requested === 0) return fallback;
   return Math.min(requested, max);
 }
+
+/** Rows found for `ids`, in the order of `ids` (repeats kept); ids without a row are left out. */
+export function inRequestedOrder<T extends { id: string }>(ids: string[], rows: T[]): T[] {
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}

@@ -1,4 +1,4 @@
-import { notFound, permissionDenied, requireText } from "@fanfare/runtime";
+import { inRequestedOrder, notFound, permissionDenied, requireText } from "@fanfare/runtime";
 import type { PostRow, PostsRepository } from "../data-access/posts-repository.js";
 
 /** Post length in characters (not bytes): the course's limit. */
@@ -36,8 +36,7 @@ export class Posts {
 
   /** In the order asked; unknown and deleted ids left out. */
   async getMany(ids: string[]): Promise<PostRow[]> {
-    const byId = new Map((await this.repository.findByIds([...new Set(ids)])).map((post) => [post.id, post]));
-    return ids.flatMap((id) => byId.get(id) ?? []);
+    return inRequestedOrder(ids, await this.repository.findByIds([...new Set(ids)]));
   }
 
   recentByAuthors(authorIds: string[], offset: number, limit: number): Promise<PostRow[]> {

@@ -1,4 +1,4 @@
-import { notFound, pageSize } from "@fanfare/runtime";
+import { inRequestedOrder, notFound, pageSize } from "@fanfare/runtime";
 import type { FriendshipsRepository } from "../data-access/friendships-repository.js";
 import type { UserRow, UsersRepository } from "../data-access/users-repository.js";
 import { hashPassword, verifyPassword } from "./password.js";
@@ -38,8 +38,7 @@ export class SocialGraph {
 
   /** In the order asked, unknown ids left out. */
   async getUsers(ids: string[]): Promise<UserRow[]> {
-    const byId = new Map((await this.users.findByIds([...new Set(ids)])).map((user) => [user.id, user]));
-    return ids.flatMap((id) => byId.get(id) ?? []);
+    return inRequestedOrder(ids, await this.users.findByIds([...new Set(ids)]));
   }
 
   search(firstNamePrefix: string, lastNamePrefix: string, limit: number): Promise<UserRow[]> {
