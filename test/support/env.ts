@@ -18,6 +18,9 @@ export const testEnv = {
   REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1",
   /** Durable consumers of this run only, removed when the mesh stops. */
   FEED_CONSUMER_PREFIX: `feed-test-${process.pid}`,
+  /** Small numbers, so tests make celebrities and many chunks with a few dozen users. */
+  CELEBRITY_THRESHOLD: "10",
+  FANOUT_CHUNK_SIZE: "3",
   /** The reconciler is run by hand in its test. */
   FEED_SYNC_INTERVAL_MS: "0",
 };

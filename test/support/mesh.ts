@@ -62,7 +62,7 @@ export async function removeTestConsumers(): Promise<void> {
   const nats = await connect({ servers: testEnv.NATS_URL });
   try {
     const jsm = await nats.jetstreamManager();
-    for (const stream of [STREAMS.posts.name, STREAMS.graph.name]) {
+    for (const stream of [STREAMS.posts.name, STREAMS.graph.name, STREAMS.fanout.name]) {
       for await (const consumer of jsm.consumers.list(stream)) {
         if (consumer.name.startsWith(testEnv.FEED_CONSUMER_PREFIX)) await jsm.consumers.delete(stream, consumer.name);
       }

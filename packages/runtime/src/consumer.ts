@@ -53,18 +53,28 @@ export async function startDurableConsumer(options: DurableConsumerOptions): Pro
   const config = {
     durable_name: options.durable,
     ack_policy: AckPolicy.Explicit,
-    // A new consumer starts with what is published from now on; timelines built before are rebuilt on read.
-    deliver_policy: DeliverPolicy.New,
+    // A new event consumer starts with what is published from now on (what came before is covered by
+    // rebuilds); a work queue hands out everything it holds, as JetStream requires.
+    deliver_policy: options.stream.workQueue ? DeliverPolicy.All : DeliverPolicy.New,
     filter_subject: options.filterSubject,
     max_ack_pending: options.maxAckPending,
     ack_wait: nanos(options.ackWaitMs),
     max_deliver: options.maxDeliver + 1,
   };
-  await jsm.consumers.add(options.stream.name, config).catch(async () => {
-    // It exists already: keep its position, bring its limits up to date.
+  const exists = await jsm.consumers.info(options.stream.name, options.durable).then(
+    () => true,
+    () => false,
+  );
+  if (exists) {
+    // Keep its position; bring its limits up to date.
     const { durable_name: _, deliver_policy: __, filter_subject: ___, ...updatable } = config;
     await jsm.consumers.update(options.stream.name, options.durable, updatable);
-  });
+  } else {
+    await jsm.consumers.add(options.stream.name, config).catch(async (error: unknown) => {
+      // Another replica added it first.
+      if (!(await jsm.consumers.info(options.stream.name, options.durable).then(() => true, () => false))) throw error;
+    });
+  }
   const consumer = await nats.jetstream().consumers.get(options.stream.name, options.durable);
   const messages = await consumer.consume({ max_messages: options.concurrency });
   const inFlight = new Set<Promise<void>>();

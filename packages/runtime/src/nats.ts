@@ -1,4 +1,4 @@
-import { connect, nanos, type NatsConnection, type JetStreamManager } from "nats";
+import { connect, nanos, RetentionPolicy, type NatsConnection, type JetStreamManager } from "nats";
 import type { Logger } from "./logger.js";
 import { DUPLICATE_WINDOW_MS, STREAM_MAX_AGE_MS, type StreamSpec } from "./streams.js";
 
@@ -28,6 +28,7 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Pro
     subjects: [...spec.subjects],
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
     max_age: nanos(STREAM_MAX_AGE_MS),
+    retention: spec.workQueue ? RetentionPolicy.Workqueue : RetentionPolicy.Limits,
   };
   try {
     await jsm.streams.info(spec.name);

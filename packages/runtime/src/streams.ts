@@ -14,12 +14,21 @@ export const SUBJECTS = {
 export interface StreamSpec {
   name: string;
   subjects: string[];
+  /** Work queues drop a message once acknowledged; event streams keep history (the default). */
+  workQueue?: boolean;
 }
 
 export const STREAMS = {
   posts: { name: "POSTS", subjects: ["posts.>"] },
   graph: { name: "GRAPH", subjects: ["graph.>"] },
+  /** Chunks of celebrity fan-outs; any feed replica takes the next one. */
+  fanout: { name: "FANOUT", subjects: ["fanout.>"], workQueue: true },
 } as const satisfies Record<string, StreamSpec>;
+
+/** Each feed deployment (consumer prefix) has its own chunk subject: a work queue allows one consumer per subject. */
+export function fanoutChunkSubject(consumerPrefix: string): string {
+  return `fanout.chunk.${consumerPrefix}`;
+}
 
 /** How long JetStream remembers a Nats-Msg-Id: covers a relay republishing after a crash or an outage. */
 export const DUPLICATE_WINDOW_MS = 10 * 60_000;

@@ -11,15 +11,20 @@ import {
   type Logger,
 } from "@fanfare/runtime";
 import type { FeedConfig } from "./config.js";
+import { FanoutProgressStore } from "./data-access/fanout-progress.js";
 import { TimelineStore } from "./data-access/timeline-store.js";
+import { CelebrityDirectory } from "./domain/celebrity-directory.js";
 import { FanOut } from "./domain/fan-out.js";
 import { FeedReader } from "./domain/feed-reader.js";
 import { Reconciler } from "./domain/reconciler.js";
 import { SourceOfTruth } from "./domain/source-of-truth.js";
 import { TimelineBuilder } from "./domain/timeline-builder.js";
-import { startEventConsumers } from "./entry-points/event-consumers.js";
+import { followCelebrityChanges, jetStreamChunkQueue, startEventConsumers } from "./entry-points/event-consumers.js";
 import { feedBinding } from "./entry-points/grpc-handlers.js";
 import { natsLiveNotifier } from "./entry-points/live-notifier.js";
+
+/** Safety net for missed celebrity events: the list is re-read from social-graph this often. */
+const CELEBRITY_REFRESH_MS = 30_000;
 
 export interface RunningFeed {
   port: number;
@@ -27,6 +32,7 @@ export interface RunningFeed {
   logger: Logger;
   store: TimelineStore;
   reconciler: Reconciler;
+  celebrities: CelebrityDirectory;
   stop(): Promise<void>;
 }
 
@@ -40,15 +46,31 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
 
   const store = new TimelineStore(redis, config.FEED_MAX_ITEMS, config.FEED_ACTIVE_DAYS * 24 * 3600);
   await store.ensureCompactEncoding(logger);
+  const progress = new FanoutProgressStore(redis);
   const source = new SourceOfTruth(socialGraph, postsClient);
+  const celebrities = new CelebrityDirectory(source, logger);
+  await celebrities.refresh();
   const builder = new TimelineBuilder(store, source, config.FEED_MAX_ITEMS);
-  const reader = new FeedReader(store, builder, source, config.FEED_MAX_ITEMS);
-  const fanOut = new FanOut(store, source, natsLiveNotifier(nats), config.FEED_MAX_ITEMS);
+  const reader = new FeedReader(store, builder, source, celebrities, config.FEED_MAX_ITEMS);
+  const fanOut = new FanOut(store, source, celebrities, progress, jetStreamChunkQueue(nats, config.FEED_CONSUMER_PREFIX), natsLiveNotifier(nats), {
+    maxItems: config.FEED_MAX_ITEMS,
+    chunkSize: config.FANOUT_CHUNK_SIZE,
+    chunkPauseMs: config.FANOUT_CHUNK_PAUSE_MS,
+  });
   const reconciler = new Reconciler(store, source, builder, config.FEED_MAX_ITEMS, logger);
 
-  const consumers = await startEventConsumers(fanOut, { nats, prefix: config.FEED_CONSUMER_PREFIX, concurrency: config.FEED_EVENT_CONCURRENCY, logger });
+  const celebrityEvents = followCelebrityChanges(nats, celebrities);
+  const celebrityRefresh = celebrities.startRefreshing(CELEBRITY_REFRESH_MS);
+  const consumers = await startEventConsumers(fanOut, {
+    nats,
+    prefix: config.FEED_CONSUMER_PREFIX,
+    concurrency: config.FEED_EVENT_CONCURRENCY,
+    fanoutConcurrency: config.FANOUT_CONCURRENCY,
+    fanoutAckWaitMs: config.FANOUT_ACK_WAIT_MS,
+    logger,
+  });
   const resync = config.FEED_SYNC_INTERVAL_MS > 0 ? reconciler.start(config.FEED_SYNC_INTERVAL_MS) : undefined;
-  const server = await startGrpcServer({ bindings: [feedBinding(reader)], host: config.GRPC_HOST, port: config.GRPC_PORT, logger });
+  const server = await startGrpcServer({ bindings: [feedBinding(reader, progress)], host: config.GRPC_HOST, port: config.GRPC_PORT, logger });
   const metrics = await startMetricsServer(config.METRICS_PORT);
   server.setServing(true);
 
@@ -58,6 +80,7 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
     logger,
     store,
     reconciler,
+    celebrities,
     stop: () =>
       closeAll(
         [
@@ -65,6 +88,7 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
           { name: "grpc", close: () => server.shutdown(config.SHUTDOWN_DEADLINE_MS) },
           { name: "event consumers", close: async () => void (await Promise.all(consumers.map((consumer) => consumer.stop()))) },
           { name: "reconciler", close: () => resync?.stop() },
+          { name: "celebrity list", close: () => [celebrityEvents, celebrityRefresh].forEach((task) => task.stop()) },
           { name: "nats", close: () => drainNats(nats) },
           { name: "metrics", close: () => metrics.close() },
           { name: "redis", close: async () => void (await redis.quit()) },

@@ -19,6 +19,14 @@ export const feedEnv = {
   FEED_CONSUMER_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default("feed"),
   /** Events handled at once by one replica. */
   FEED_EVENT_CONCURRENCY: env.positiveInt(16),
+  /** Followers per fan-out job of a celebrity's post. */
+  FANOUT_CHUNK_SIZE: env.positiveInt(1000),
+  /** Chunks one replica writes at once; with the pause below, this bounds Redis write pressure. */
+  FANOUT_CONCURRENCY: env.positiveInt(4),
+  /** A chunk not acknowledged within this is handed to another replica (its worker died). */
+  FANOUT_ACK_WAIT_MS: env.positiveInt(30_000),
+  /** Pause after each chunk, to spread a huge fan-out and leave Redis to readers; 0: none. */
+  FANOUT_CHUNK_PAUSE_MS: z.coerce.number().int().min(0).default(0),
 };
 
 export type FeedConfig = z.infer<z.ZodObject<typeof feedEnv>>;

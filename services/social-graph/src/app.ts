@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
-import { startPgService, STREAMS, type PgServiceConfig, type RunningPgService } from "@fanfare/runtime";
+import { startPgService, STREAMS, type RunningPgService } from "@fanfare/runtime";
+import type { SocialGraphConfig } from "./config.js";
 import { FriendshipsRepository } from "./data-access/friendships-repository.js";
 import { UsersRepository } from "./data-access/users-repository.js";
 import { SocialGraph } from "./domain/social-graph.js";
@@ -8,14 +9,15 @@ import { socialGraphBinding } from "./entry-points/grpc-handlers.js";
 const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations", import.meta.url));
 
 /** config -> pools -> repositories -> domain -> handlers -> server (see startPgService). */
-export function startSocialGraph(config: PgServiceConfig): Promise<RunningPgService> {
+export function startSocialGraph(config: SocialGraphConfig): Promise<RunningPgService> {
+  const celebrityRule = { threshold: config.CELEBRITY_THRESHOLD, hysteresisPercent: config.CELEBRITY_HYSTERESIS_PERCENT };
   return startPgService({
     name: "social-graph",
     config,
     migrationsDir: MIGRATIONS_DIR,
     stream: STREAMS.graph,
     bind: ({ primary, replica }) => [
-      socialGraphBinding(new SocialGraph(new UsersRepository(primary, replica), new FriendshipsRepository(primary, replica))),
+      socialGraphBinding(new SocialGraph(new UsersRepository(primary, replica), new FriendshipsRepository(primary, replica, celebrityRule))),
     ],
   });
 }

@@ -12,6 +12,12 @@ export const redisKeys = {
   rebuildLock: (userId: string) => `lock:tl:{${userId}}`,
   /** A post's body (protobuf fanfare.posts.v1.Post), or a one-byte tombstone once deleted. */
   post: (postId: string) => `post:{${postId}}`,
+  /** A celebrity's newest post ids (same encoding as timelines), merged into fans' feeds at read time. */
+  celebrityPosts: (userId: string) => `cposts:{${userId}}`,
+  /** Hash: chunks planned, timelines written, start and finish times of a celebrity post's fan-out. */
+  fanoutProgress: (postId: string) => `fanout:{${postId}}`,
+  /** Set of the chunk indexes that have landed (redelivered chunks count once). */
+  fanoutChunksDone: (postId: string) => `fanout:done:{${postId}}`,
   /** For SCAN: every timeline key. */
   timelinePattern: "tl:{*}",
 } as const;

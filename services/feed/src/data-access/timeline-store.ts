@@ -62,7 +62,14 @@ export interface TimelinePage {
   /** Posts in the cached window. */
   size: number;
   postIds: string[];
+  /** Whom the user follows, by the cached friend set. */
+  friendIds: string[];
 }
+
+/** Newest posts kept per celebrity for read-time merges: more than anyone pages through before chunks land. */
+const CELEBRITY_RECENT_POSTS = 200;
+/** A celebrity's recent-posts list lives as long as an active timeline. */
+const CELEBRITY_POSTS_TTL_SECONDS = 30 * 24 * 3600;
 
 export type CachedPost = Post | "deleted" | undefined;
 
@@ -100,15 +107,20 @@ export class TimelineStore {
     }
   }
 
-  /** One page, newest first, and marks the user active (timeline and friends live FEED_ACTIVE_DAYS more). */
+  /**
+   * One page, newest first, with the friend set, in one round trip (a user's keys share a slot);
+   * marks the user active (timeline and friends live FEED_ACTIVE_DAYS more).
+   */
   async readPage(userId: string, offset: number, limit: number): Promise<TimelinePage> {
     const key = redisKeys.timeline(userId);
+    const friendsKey = redisKeys.friends(userId);
     const results = await this.redis
       .multi()
       .zcard(key)
       .zrevrangeBuffer(key, offset, offset + limit - 1)
+      .smembers(friendsKey)
       .expire(key, this.activeTtlSeconds)
-      .expire(redisKeys.friends(userId), this.activeTtlSeconds)
+      .expire(friendsKey, this.activeTtlSeconds)
       .exec();
     const card = Number(results?.[0]?.[1] ?? 0);
     const members = (results?.[1]?.[1] as Buffer[] | undefined) ?? [];
@@ -116,7 +128,34 @@ export class TimelineStore {
       exists: card > 0,
       size: Math.max(card - 1, 0),
       postIds: members.filter((member) => member.length === 16).map(fromBinaryId),
+      friendIds: (results?.[2]?.[1] as string[] | undefined) ?? [],
     };
+  }
+
+  async addCelebrityPost(celebrityId: string, postId: string): Promise<void> {
+    const key = redisKeys.celebrityPosts(celebrityId);
+    await this.redis
+      .multi()
+      .zadd(key, 0, toBinaryId(postId))
+      .zremrangebyrank(key, 0, -(CELEBRITY_RECENT_POSTS + 1))
+      .expire(key, CELEBRITY_POSTS_TTL_SECONDS)
+      .exec();
+  }
+
+  async removeCelebrityPost(celebrityId: string, postId: string): Promise<void> {
+    await this.redis.zrem(redisKeys.celebrityPosts(celebrityId), toBinaryId(postId));
+  }
+
+  /** The newest `count` post ids of each celebrity, newest first. */
+  async celebrityRecentPosts(celebrityIds: string[], count: number): Promise<string[][]> {
+    if (celebrityIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of celebrityIds) pipeline.zrevrangeBuffer(redisKeys.celebrityPosts(id), 0, count - 1);
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([error, members]) => {
+      if (error) throw error;
+      return (members as Buffer[]).map(fromBinaryId);
+    });
   }
 
   async timelineExists(userId: string): Promise<boolean> {
@@ -167,13 +206,6 @@ export class TimelineStore {
 
   async friendIds(userId: string): Promise<string[]> {
     return this.redis.smembers(redisKeys.friends(userId));
-  }
-
-  /** Which of these authors the user follows, by the cached friend set. */
-  async follows(userId: string, authorIds: string[]): Promise<boolean[]> {
-    if (authorIds.length === 0) return [];
-    const flags = await this.redis.smismember(redisKeys.friends(userId), ...authorIds);
-    return flags.map((flag) => flag === 1);
   }
 
   async cachedPosts(postIds: string[]): Promise<CachedPost[]> {

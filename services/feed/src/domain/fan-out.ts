@@ -1,14 +1,25 @@
 import type { events, posts } from "@fanfare/contracts";
+import type { FanoutProgressStore } from "../data-access/fanout-progress.js";
 import type { TimelineStore } from "../data-access/timeline-store.js";
-import { deliveryLatency, timelineWrites } from "./feed-metrics.js";
+import type { CelebrityDirectory } from "./celebrity-directory.js";
+import { celebrityFanoutDuration, chunksLanded, chunksPublished, deliveryLatency, timelineWrites } from "./feed-metrics.js";
 import type { SourceOfTruth } from "./source-of-truth.js";
 
-/** Followers per page read from social-graph and written in one Redis pipeline. */
+/** Followers per page read from social-graph and written in one Redis pipeline (direct fan-out). */
 const FOLLOWER_PAGE = 1_000;
 
 /** Tells connected clients that a post landed in their timeline (plain NATS, fire and forget). */
 export interface LiveNotifier {
   postLanded(userId: string, post: posts.Post): void;
+}
+
+/** Queues one chunk of a celebrity fan-out on the work queue (idempotent per post and chunk). */
+export type ChunkQueue = (job: events.FanoutChunk) => Promise<void>;
+
+export interface FanOutSettings {
+  maxItems: number;
+  chunkSize: number;
+  chunkPauseMs: number;
 }
 
 /**
@@ -20,22 +31,40 @@ export class FanOut {
   constructor(
     private readonly store: TimelineStore,
     private readonly source: SourceOfTruth,
+    private readonly celebrities: CelebrityDirectory,
+    private readonly progress: FanoutProgressStore,
+    private readonly queueChunk: ChunkQueue,
     private readonly live: LiveNotifier,
-    private readonly maxItems: number,
+    private readonly settings: FanOutSettings,
   ) {}
 
-  /** Fan-out on write: the post id goes into every follower's cached timeline. */
+  /**
+   * Fan-out on write. An ordinary author's post goes into every follower's cached timeline now; a
+   * celebrity's is queued in chunks (the "Lady Gaga" path) and merged into fans' reads meanwhile.
+   */
   async postCreated(event: events.PostCreated): Promise<void> {
     const post = toPost(event);
     await this.store.cachePosts([post]);
-    await this.forEachFollowerPage(event.authorUserId, async (followers) => {
-      const added = await this.store.addToTimelines(followers, [post.id]);
-      followers.forEach((follower, i) => {
-        if (added[i]) this.live.postLanded(follower, post);
-      });
-      timelineWrites.inc(added.filter(Boolean).length);
-    });
+    if (this.celebrities.isCelebrity(event.authorUserId)) return this.planChunks(post);
+    await this.forEachFollowerPage(event.authorUserId, FOLLOWER_PAGE, (followers) => this.deliver(followers, post));
     if (event.createdAt) deliveryLatency.observe((Date.now() - event.createdAt.getTime()) / 1000);
+  }
+
+  /** One queued chunk: the followers in its keyset range get the post. Redelivery adds nothing twice. */
+  async deliverChunk(job: events.FanoutChunk): Promise<void> {
+    const [post] = await this.store.cachedPosts([job.postId]);
+    if (post === "deleted") return;
+    const body = post ?? (await this.source.postsById([job.postId]))[0];
+    if (!body) return;
+    const followers = await this.followersInRange(job);
+    const written = await this.deliver(followers, body);
+    const outcome = await this.progress.chunkDone(job.postId, job.chunkIndex, written);
+    chunksLanded.inc({ delivery: outcome.firstTime ? "first" : "redelivery" });
+    if (outcome.finished) {
+      const { durationMs } = await this.progress.progress(job.postId);
+      celebrityFanoutDuration.observe(durationMs / 1000);
+    }
+    if (this.settings.chunkPauseMs > 0) await new Promise((resolve) => setTimeout(resolve, this.settings.chunkPauseMs));
   }
 
   /** Timelines hold ids only, so an edit is one cache write; readers see it on their next read. */
@@ -44,10 +73,16 @@ export class FanOut {
     if (current) await this.store.cachePosts([current]);
   }
 
-  /** A tombstone keeps the post from coming back through a late event; followers' timelines drop it. */
+  /**
+   * A tombstone keeps the post from coming back through a late event and hides it from every read.
+   * An ordinary author's followers also lose it from their timelines now; for a celebrity's millions
+   * of fans, reads drop the tombstoned id from each timeline as they meet it.
+   */
   async postDeleted(event: events.PostDeleted): Promise<void> {
     await this.store.markDeleted(event.postId);
-    await this.forEachFollowerPage(event.authorUserId, (followers) => this.store.removeFromTimelines(followers, [event.postId]));
+    await this.store.removeCelebrityPost(event.authorUserId, event.postId);
+    if (this.celebrities.isCelebrity(event.authorUserId)) return;
+    await this.forEachFollowerPage(event.authorUserId, FOLLOWER_PAGE, (followers) => this.store.removeFromTimelines(followers, [event.postId]));
   }
 
   /** Follow or unfollow: brings the cached timeline in line with what social-graph says now. */
@@ -55,7 +90,7 @@ export class FanOut {
     if (!(await this.store.timelineExists(userId))) return;
     const following = await this.source.follows(userId, friendId);
     if (!(await this.store.setFollowing(userId, friendId, following))) return;
-    const friendPosts = await this.source.recentPosts([friendId], 0, this.maxItems);
+    const friendPosts = await this.source.recentPosts([friendId], 0, this.settings.maxItems);
     if (following) {
       await this.store.cachePosts(friendPosts);
       await this.store.addToTimelines([userId], friendPosts.map((post) => post.id));
@@ -65,11 +100,53 @@ export class FanOut {
     }
   }
 
-  private async forEachFollowerPage(authorId: string, write: (followers: string[]) => Promise<void>): Promise<void> {
+  /**
+   * Splits a celebrity's followers into keyset ranges of FANOUT_CHUNK_SIZE and queues one job per
+   * range; only one page of ids is in memory at a time. The post joins the celebrity's recent list
+   * first, so fans see it through the read-time merge before their chunk lands.
+   */
+  private async planChunks(post: posts.Post): Promise<void> {
+    await this.store.addCelebrityPost(post.authorUserId, post.id);
+    await this.progress.started(post.id);
+    let chunkIndex = 0;
+    await this.forEachFollowerPage(post.authorUserId, this.settings.chunkSize, async (followers, after) => {
+      if (followers.length === 0) return;
+      await this.queueChunk({ postId: post.id, authorUserId: post.authorUserId, chunkIndex, afterFollowerId: after, lastFollowerId: followers[followers.length - 1]! });
+      chunksPublished.inc();
+      chunkIndex++;
+    });
+    await this.progress.planned(post.id, chunkIndex);
+  }
+
+  /** The author's followers in (after, last], read again now: the job carries bounds, not ids. */
+  private async followersInRange(job: events.FanoutChunk): Promise<string[]> {
+    const inRange: string[] = [];
+    let after = job.afterFollowerId;
+    for (;;) {
+      const page = await this.source.followerPage(job.authorUserId, after, this.settings.chunkSize);
+      inRange.push(...page.ids.filter((id) => id <= job.lastFollowerId));
+      const last = page.ids[page.ids.length - 1];
+      if (page.next === "" || !last || last >= job.lastFollowerId) return inRange;
+      after = last;
+    }
+  }
+
+  /** Writes the post into the followers' cached timelines; returns how many got it. */
+  private async deliver(followers: string[], post: posts.Post): Promise<number> {
+    const added = await this.store.addToTimelines(followers, [post.id]);
+    followers.forEach((follower, i) => {
+      if (added[i]) this.live.postLanded(follower, post);
+    });
+    const written = added.filter(Boolean).length;
+    timelineWrites.inc(written);
+    return written;
+  }
+
+  private async forEachFollowerPage(authorId: string, pageSize: number, write: (followers: string[], after: string) => Promise<unknown>): Promise<void> {
     let after = "";
     do {
-      const page = await this.source.followerPage(authorId, after, FOLLOWER_PAGE);
-      await write(page.ids);
+      const page = await this.source.followerPage(authorId, after, pageSize);
+      await write(page.ids, after);
       after = page.next;
     } while (after !== "");
   }

@@ -7,3 +7,7 @@ export const rebuilds = counter("feed_timeline_rebuilds_total", "Timelines rebui
 export const resyncFixes = counter("feed_resync_fixes_total", "Cached timelines found out of date by the reconciler and repaired");
 export const cacheLookups = counter("feed_cache_lookups_total", "Feed reads by outcome: hit (warm timeline), miss (rebuilt), fallback (past the window)", ["outcome"]);
 export const postCacheMisses = counter("feed_post_cache_misses_total", "Post bodies not in Redis, fetched from the posts service");
+export const chunksPublished = counter("feed_fanout_chunks_published_total", "Celebrity fan-out chunks queued");
+export const chunksLanded = counter("feed_fanout_chunks_landed_total", "Celebrity fan-out chunks written, by first delivery or redelivery", ["delivery"]);
+export const celebrityFanoutDuration = histogram("feed_celebrity_fanout_seconds", "From a celebrity post's planning to its last chunk landing", [], [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]);
+export const mergeHits = counter("feed_celebrity_merge_hits_total", "Celebrity posts shown through the read-time merge before their chunk landed");

@@ -1,7 +1,8 @@
 import type { posts } from "@fanfare/contracts";
 import { invalidArgument } from "@fanfare/runtime";
-import type { TimelineStore } from "../data-access/timeline-store.js";
-import { cacheLookups, postCacheMisses } from "./feed-metrics.js";
+import type { TimelinePage, TimelineStore } from "../data-access/timeline-store.js";
+import type { CelebrityDirectory } from "./celebrity-directory.js";
+import { cacheLookups, mergeHits, postCacheMisses } from "./feed-metrics.js";
 import type { SourceOfTruth } from "./source-of-truth.js";
 import type { TimelineBuilder } from "./timeline-builder.js";
 
@@ -20,30 +21,49 @@ export function validatePage(offset: number, limit: number): void {
 }
 
 /**
- * Home feed reads: from the cached timeline in Redis (the warm path touches nothing else), rebuilt
- * once when missing, and from the posts service for offsets past the cached window.
+ * Home feed reads: from the cached timeline in Redis (the warm path touches nothing else), merged
+ * with the recent posts of the celebrities the user follows, rebuilt once when missing, and from
+ * the posts service for offsets past the cached window.
  */
 export class FeedReader {
   constructor(
     private readonly store: TimelineStore,
     private readonly builder: TimelineBuilder,
     private readonly source: SourceOfTruth,
+    private readonly celebrities: CelebrityDirectory,
     private readonly maxItems: number,
   ) {}
 
   async read(userId: string, offset: number, limit: number): Promise<Post[]> {
     validatePage(offset, limit);
     for (let attempt = 1; ; attempt++) {
-      const page = await this.cachedPage(userId, offset, limit);
+      // The top offset+limit ids (ids only, at most ~1100 x 16 bytes), so celebrity posts merge in at the right ranks.
+      const page = await this.cachedPage(userId, 0, offset + limit);
       if (!page) return this.readFromSource(userId, offset, limit);
       if (offset + limit > page.size && page.size >= this.maxItems) {
         cacheLookups.inc({ outcome: "fallback" });
         return this.readFromSource(userId, offset, limit);
       }
-      const { visible, stale } = await this.hydrate(userId, page.postIds);
+      const postIds = (await this.mergeCelebrityPosts(page, offset + limit)).slice(offset, offset + limit);
+      const { visible, stale } = await this.hydrate(postIds, new Set(page.friendIds));
       if (stale.length === 0 || attempt === MAX_READ_ATTEMPTS) return visible;
       await this.store.removeFromTimelines([userId], stale);
     }
+  }
+
+  /**
+   * Twitter's read-time merge: a celebrity's post is in its fans' timelines only once its chunk has
+   * landed, so the newest posts of the celebrities this user follows are merged in, without
+   * duplicates and in the same (id = time) order the timeline has.
+   */
+  private async mergeCelebrityPosts(page: TimelinePage, count: number): Promise<string[]> {
+    const celebrities = this.celebrities.mergeable(page.friendIds);
+    if (celebrities.length === 0) return page.postIds;
+    const recent = await this.store.celebrityRecentPosts(celebrities, count);
+    const inTimeline = new Set(page.postIds);
+    const merged = [...new Set([...page.postIds, ...recent.flat()])].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)).slice(0, count);
+    mergeHits.inc(merged.filter((id) => !inTimeline.has(id)).length);
+    return merged;
   }
 
   /** The timeline page, building the timeline first when it is not cached; undefined if that failed. */
@@ -70,7 +90,7 @@ export class FeedReader {
    * service (and are cached). Deleted posts and posts of authors no longer followed are stale:
    * left out here and removed from the timeline by the caller.
    */
-  private async hydrate(userId: string, postIds: string[]): Promise<{ visible: Post[]; stale: string[] }> {
+  private async hydrate(postIds: string[], followed: ReadonlySet<string>): Promise<{ visible: Post[]; stale: string[] }> {
     const cached = await this.store.cachedPosts(postIds);
     const missing = postIds.filter((_, i) => cached[i] === undefined);
     const fetched = new Map<string, Post>();
@@ -84,9 +104,6 @@ export class FeedReader {
       const entry = cached[i];
       return entry === "deleted" ? undefined : (entry ?? fetched.get(id));
     });
-    const authors = [...new Set(bodies.flatMap((post) => (post ? [post.authorUserId] : [])))];
-    const following = await this.store.follows(userId, authors);
-    const followed = new Set(authors.filter((_, i) => following[i]));
     const visible: Post[] = [];
     const stale: string[] = [];
     postIds.forEach((id, i) => {

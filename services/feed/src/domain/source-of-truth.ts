@@ -40,6 +40,10 @@ export class SourceOfTruth {
     return (await this.posts.batchGetPosts({ postIds })).posts;
   }
 
+  async celebrities(): Promise<string[]> {
+    return (await this.socialGraph.listCelebrities({})).userIds;
+  }
+
   async followerPage(userId: string, after: string, pageSize: number): Promise<{ ids: string[]; next: string }> {
     const page = await this.socialGraph.listFollowers({ userId, afterFollowerId: after, pageSize });
     return { ids: page.followerIds, next: page.nextAfterFollowerId };

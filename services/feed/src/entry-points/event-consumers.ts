@@ -1,7 +1,8 @@
 import type { JsMsg, NatsConnection } from "nats";
 import { events } from "@fanfare/contracts";
-import { isUuid, PoisonMessage, startDurableConsumer, STREAMS, SUBJECTS, type Logger, type RunningConsumer } from "@fanfare/runtime";
-import type { FanOut } from "../domain/fan-out.js";
+import { fanoutChunkSubject, isUuid, PoisonMessage, startDurableConsumer, STREAMS, SUBJECTS, type Logger, type RunningConsumer } from "@fanfare/runtime";
+import type { CelebrityDirectory } from "../domain/celebrity-directory.js";
+import type { ChunkQueue, FanOut } from "../domain/fan-out.js";
 
 /** Longer than the slowest handler: a fan-out to tens of thousands of followers takes seconds. */
 const ACK_WAIT_MS = 60_000;
@@ -12,10 +13,15 @@ export interface ConsumerSettings {
   nats: NatsConnection;
   prefix: string;
   concurrency: number;
+  fanoutConcurrency: number;
+  fanoutAckWaitMs: number;
   logger: Logger;
 }
 
-/** The feed's durable JetStream consumers: post events and graph events, dispatched to fan-out. */
+/**
+ * The feed's durable JetStream consumers: post events, graph events and celebrity fan-out chunks
+ * (a work queue shared by every replica), dispatched to fan-out.
+ */
 export async function startEventConsumers(fanOut: FanOut, settings: ConsumerSettings): Promise<RunningConsumer[]> {
   const common = {
     nats: settings.nats,
@@ -28,7 +34,52 @@ export async function startEventConsumers(fanOut: FanOut, settings: ConsumerSett
   return Promise.all([
     startDurableConsumer({ ...common, stream: STREAMS.posts, durable: `${settings.prefix}-posts`, filterSubject: "posts.>", handle: (message) => handlePostEvent(fanOut, message) }),
     startDurableConsumer({ ...common, stream: STREAMS.graph, durable: `${settings.prefix}-graph`, filterSubject: "graph.>", handle: (message) => handleGraphEvent(fanOut, message) }),
+    startDurableConsumer({
+      ...common,
+      stream: STREAMS.fanout,
+      durable: `${settings.prefix}-fanout`,
+      filterSubject: fanoutChunkSubject(settings.prefix),
+      concurrency: settings.fanoutConcurrency,
+      // Chunks in flight across all replicas: bounds the write load a celebrity post puts on Redis.
+      maxAckPending: settings.fanoutConcurrency * 2,
+      ackWaitMs: settings.fanoutAckWaitMs,
+      handle: (message) => fanOut.deliverChunk(requireChunk(decode(events.FanoutChunk, message))),
+    }),
   ]);
+}
+
+/** Queues chunks on this deployment's subject of the FANOUT work queue; the msgID makes re-planning harmless. */
+export function jetStreamChunkQueue(nats: NatsConnection, prefix: string): ChunkQueue {
+  const js = nats.jetstream();
+  const subject = fanoutChunkSubject(prefix);
+  return async (job) => {
+    await js.publish(subject, events.FanoutChunk.encode(job).finish(), { msgID: `${job.postId}:${job.chunkIndex}` });
+  };
+}
+
+/**
+ * Every replica keeps its own celebrity list current: a plain subscription to the celebrity events
+ * (JetStream publishes are ordinary NATS messages too), next to the periodic refresh.
+ */
+export function followCelebrityChanges(nats: NatsConnection, directory: CelebrityDirectory): { stop: () => void } {
+  const subscription = nats.subscribe(SUBJECTS.celebrityChanged, {
+    callback: (error, message) => {
+      if (error) return;
+      try {
+        const event = events.CelebrityChanged.decode(message.data);
+        if (isUuid(event.userId)) directory.apply(event.userId, event.celebrity);
+      } catch {
+        // Not ours to judge here; the durable graph consumer dead-letters undecodable events.
+      }
+    },
+  });
+  return { stop: () => subscription.unsubscribe() };
+}
+
+function requireChunk(job: events.FanoutChunk): events.FanoutChunk {
+  const bounds = job.afterFollowerId === "" ? [job.lastFollowerId] : [job.afterFollowerId, job.lastFollowerId];
+  requireIds(job, job.postId, job.authorUserId, ...bounds);
+  return job;
 }
 
 async function handlePostEvent(fanOut: FanOut, message: JsMsg): Promise<void> {
@@ -60,7 +111,7 @@ async function handleGraphEvent(fanOut: FanOut, message: JsMsg): Promise<void> {
       return fanOut.friendshipChanged(event.userId, event.friendId);
     }
     case SUBJECTS.celebrityChanged:
-      return; // Celebrity fan-out arrives with the Lady Gaga work.
+      return; // Every replica applies these through its own subscription (followCelebrityChanges).
     default:
       throw new PoisonMessage(`unexpected subject ${message.subject}`);
   }

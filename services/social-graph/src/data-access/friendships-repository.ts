@@ -1,5 +1,6 @@
 import { events } from "@fanfare/contracts";
 import { enqueueEvent, inTransaction, SUBJECTS, type Pool, type PoolClient } from "@fanfare/runtime";
+import { isCelebrity, type CelebrityRule } from "../domain/celebrity.js";
 
 export type FriendshipChange = "changed" | "unchanged" | "unknown-user";
 
@@ -7,6 +8,7 @@ export class FriendshipsRepository {
   constructor(
     private readonly primary: Pool,
     private readonly replica: Pool,
+    private readonly celebrityRule: CelebrityRule,
   ) {}
 
   /** user follows friend: the row, both counters and the graph event commit together or not at all. */
@@ -18,7 +20,7 @@ export class FriendshipsRepository {
         friendId,
       ]);
       if (inserted.rowCount === 0) return "unchanged";
-      await adjustCounters(client, userId, friendId, +1);
+      await this.adjustCounters(client, userId, friendId, +1);
       await enqueueEvent(client, {
         subject: SUBJECTS.friendAdded,
         encode: (eventId) => events.FriendAdded.encode({ eventId, userId, friendId, occurredAt: new Date() }).finish(),
@@ -32,7 +34,7 @@ export class FriendshipsRepository {
       if (!(await lockBothUsers(client, userId, friendId))) return "unknown-user";
       const deleted = await client.query("DELETE FROM friendships WHERE user_id = $1 AND friend_id = $2", [userId, friendId]);
       if (deleted.rowCount === 0) return "unchanged";
-      await adjustCounters(client, userId, friendId, -1);
+      await this.adjustCounters(client, userId, friendId, -1);
       await enqueueEvent(client, {
         subject: SUBJECTS.friendRemoved,
         encode: (eventId) => events.FriendRemoved.encode({ eventId, userId, friendId, occurredAt: new Date() }).finish(),
@@ -47,6 +49,32 @@ export class FriendshipsRepository {
       [userId],
     );
     return rows.map((row) => row.friend_id);
+  }
+
+  async celebrities(): Promise<string[]> {
+    const { rows } = await this.replica.query<{ id: string }>("SELECT id FROM users WHERE celebrity ORDER BY id");
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * Both counters move with the friendship row; when the followed user's count crosses the
+   * celebrity threshold the flag flips in the same transaction and graph.celebrity.changed is queued.
+   */
+  private async adjustCounters(client: PoolClient, userId: string, friendId: string, delta: 1 | -1): Promise<void> {
+    await client.query("UPDATE users SET friend_count = friend_count + $2 WHERE id = $1", [userId, delta]);
+    const { rows } = await client.query<{ follower_count: number; celebrity: boolean }>(
+      "UPDATE users SET follower_count = follower_count + $2 WHERE id = $1 RETURNING follower_count, celebrity",
+      [friendId, delta],
+    );
+    const { follower_count: followers, celebrity: was } = rows[0]!;
+    const now = isCelebrity(was, followers, this.celebrityRule);
+    if (now === was) return;
+    await client.query("UPDATE users SET celebrity = $2 WHERE id = $1", [friendId, now]);
+    await enqueueEvent(client, {
+      subject: SUBJECTS.celebrityChanged,
+      encode: (eventId) =>
+        events.CelebrityChanged.encode({ eventId, userId: friendId, celebrity: now, followerCount: followers, occurredAt: new Date() }).finish(),
+    });
   }
 
   /** One keyset page of the users who follow `userId`, in id order after `afterId`. */
@@ -70,9 +98,4 @@ async function lockBothUsers(client: PoolClient, userId: string, friendId: strin
     [userId, friendId],
   ]);
   return rowCount === 2;
-}
-
-async function adjustCounters(client: PoolClient, userId: string, friendId: string, delta: 1 | -1): Promise<void> {
-  await client.query("UPDATE users SET friend_count = friend_count + $2 WHERE id = $1", [userId, delta]);
-  await client.query("UPDATE users SET follower_count = follower_count + $2 WHERE id = $1", [friendId, delta]);
 }

@@ -70,6 +70,10 @@ export class SocialGraph {
     return change === "changed";
   }
 
+  celebrities(): Promise<string[]> {
+    return this.friendships.celebrities();
+  }
+
   friendsOf(userId: string): Promise<string[]> {
     return this.friendships.friendsOf(userId);
   }

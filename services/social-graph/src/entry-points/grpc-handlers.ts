@@ -36,6 +36,7 @@ export function socialGraphBinding(graph: SocialGraph): ServiceBinding {
       removed: await graph.unfollow(requireUuid(request.userId, "user_id"), requireUuid(request.friendId, "friend_id")),
     }),
     listFriends: async (request) => ({ friendIds: await graph.friendsOf(requireUuid(request.userId, "user_id")) }),
+    listCelebrities: async () => ({ userIds: await graph.celebrities() }),
     listFollowers: async (request) => {
       const after = request.afterFollowerId ? requireUuid(request.afterFollowerId, "after_follower_id") : null;
       const page = await graph.followersPage(requireUuid(request.userId, "user_id"), after, request.pageSize);
