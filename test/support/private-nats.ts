@@ -46,7 +46,7 @@ export class PrivateNats {
   }
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject).listen(0, "127.0.0.1", () => {

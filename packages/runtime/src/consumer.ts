@@ -18,7 +18,7 @@ export interface DurableConsumerOptions {
   concurrency: number;
   /** Messages delivered but not yet acknowledged, across all replicas: bounds work in flight. */
   maxAckPending: number;
-  /** Longer than the slowest handler, else JetStream redelivers work that is still running. */
+  /** How long a silent handler may take before its message goes to another worker; handlers in progress extend it. */
   ackWaitMs: number;
   /** Deliveries before a message goes to the dead-letter stream. */
   maxDeliver: number;
@@ -81,6 +81,9 @@ export async function startDurableConsumer(options: DurableConsumerOptions): Pro
 
   const process = async (message: JsMsg) => {
     const stopTimer = handleDuration.startTimer({ consumer: options.durable });
+    // A long handler tells JetStream it is still working, so ack_wait can stay short and a dead
+    // worker's message is handed on quickly.
+    const heartbeat = setInterval(() => message.working(), Math.max(options.ackWaitMs / 3, 100));
     try {
       await options.handle(message);
       message.ack();
@@ -88,6 +91,7 @@ export async function startDurableConsumer(options: DurableConsumerOptions): Pro
     } catch (error) {
       await settleFailure(message, error, options);
     } finally {
+      clearInterval(heartbeat);
       stopTimer();
     }
   };

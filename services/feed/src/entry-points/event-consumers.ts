@@ -4,8 +4,8 @@ import { fanoutChunkSubject, isUuid, PoisonMessage, startDurableConsumer, STREAM
 import type { CelebrityDirectory } from "../domain/celebrity-directory.js";
 import type { ChunkQueue, FanOut } from "../domain/fan-out.js";
 
-/** Longer than the slowest handler: a fan-out to tens of thousands of followers takes seconds. */
-const ACK_WAIT_MS = 60_000;
+/** A worker that died holding an event gives it up after this; a live one extends it while working. */
+const ACK_WAIT_MS = 10_000;
 /** Deliveries before an event is dead-lettered: enough to ride out a restart of a downstream. */
 const MAX_DELIVER = 10;
 
@@ -53,7 +53,8 @@ export function jetStreamChunkQueue(nats: NatsConnection, prefix: string): Chunk
   const js = nats.jetstream();
   const subject = fanoutChunkSubject(prefix);
   return async (job) => {
-    await js.publish(subject, events.FanoutChunk.encode(job).finish(), { msgID: `${job.postId}:${job.chunkIndex}` });
+    // De-duplication is per stream, across subjects: the msgID names the deployment too.
+    await js.publish(subject, events.FanoutChunk.encode(job).finish(), { msgID: `${prefix}:${job.postId}:${job.chunkIndex}` });
   };
 }
 
