@@ -2,10 +2,12 @@
 // the TypeScript build, and the backing services.
 import { existsSync, statSync } from "node:fs";
 import { ensureInfrastructure } from "./infra.mjs";
+import { ensureLocalReplica } from "./replica.mjs";
 import { repoRoot, run, say } from "./lib.mjs";
 
 const MIN_NODE = [20, 19];
 
+/** Returns the PostgreSQL replica's server URL, or undefined when the system runs on the leader alone. */
 export async function prepare() {
   checkNodeVersion();
   await installDependencies();
@@ -15,6 +17,7 @@ export async function prepare() {
   await run(process.execPath, [`${repoRoot}/node_modules/typescript/bin/tsc`, "-b"]);
   say("checking PostgreSQL, Redis and NATS");
   await ensureInfrastructure();
+  return ensureLocalReplica();
 }
 
 function checkNodeVersion() {

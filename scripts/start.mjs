@@ -15,16 +15,18 @@ const STOP_TIMEOUT_MS = 15_000;
 const PG_BASE = process.env.PG_PRIMARY_URL ?? "postgres://postgres@127.0.0.1:5432";
 
 /** Each service's own settings; everything else comes from the environment as it is. */
-const SERVICES = [
-  { name: "social-graph", color: 36, env: { ...databaseUrls("social_graph"), METRICS_PORT: process.env.SOCIAL_GRAPH_METRICS_PORT ?? "9101" } },
-  { name: "posts", color: 35, env: { ...databaseUrls("posts"), METRICS_PORT: process.env.POSTS_METRICS_PORT ?? "9102" } },
-  { name: "feed", color: 33, env: { METRICS_PORT: process.env.FEED_METRICS_PORT ?? "9103" } },
-  { name: "gateway", color: 32, env: { JWT_SECRET: jwtSecret() } },
-];
+function services(replicaUrl) {
+  return [
+    { name: "social-graph", color: 36, env: { ...databaseUrls("social_graph", replicaUrl), METRICS_PORT: process.env.SOCIAL_GRAPH_METRICS_PORT ?? "9101" } },
+    { name: "posts", color: 35, env: { ...databaseUrls("posts", replicaUrl), METRICS_PORT: process.env.POSTS_METRICS_PORT ?? "9102" } },
+    { name: "feed", color: 33, env: { METRICS_PORT: process.env.FEED_METRICS_PORT ?? "9103" } },
+    { name: "gateway", color: 32, env: { JWT_SECRET: jwtSecret() } },
+  ];
+}
 
 runScript(async () => {
-  await prepare();
-  const children = SERVICES.map(startService);
+  const replicaUrl = await prepare();
+  const children = services(replicaUrl).map(startService);
   let stopping = false;
   const stopAll = async (code) => {
     if (stopping) return;
@@ -48,9 +50,9 @@ runScript(async () => {
 });
 
 /** Per-service database: the database name of PG_PRIMARY_URL / PG_REPLICA_URL is the service's own. */
-function databaseUrls(database) {
+function databaseUrls(database, replicaUrl) {
   const urls = { PG_PRIMARY_URL: withDatabase(PG_BASE, database) };
-  if (process.env.PG_REPLICA_URL) urls.PG_REPLICA_URL = withDatabase(process.env.PG_REPLICA_URL, database);
+  if (replicaUrl) urls.PG_REPLICA_URL = withDatabase(replicaUrl, database);
   return urls;
 }
 

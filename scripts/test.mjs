@@ -6,7 +6,8 @@ import { repoRoot } from "./lib.mjs";
 import { prepare, runScript } from "./prepare.mjs";
 
 runScript(async () => {
-  await prepare();
+  const replicaUrl = await prepare();
+  if (replicaUrl) process.env.TEST_PG_REPLICA_URL = replicaUrl;
   const { code, output } = await runMocha(process.argv.slice(2));
   const count = (word) => Number(new RegExp(`(\\d+) ${word}`).exec(output)?.[1] ?? 0);
   const skipped = count("pending");
@@ -20,6 +21,7 @@ function runMocha(extraArgs) {
     const child = spawn(process.execPath, [`${repoRoot}/node_modules/mocha/bin/mocha.js`, ...extraArgs], {
       cwd: repoRoot,
       stdio: ["ignore", "pipe", "inherit"],
+      env: process.env,
     });
     let output = "";
     child.stdout.on("data", (chunk) => {

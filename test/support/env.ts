@@ -35,3 +35,19 @@ export const TEST_DATABASES = {
   socialGraph: databaseUrl("fanfare_test_social_graph"),
   posts: databaseUrl("fanfare_test_posts"),
 };
+
+/** The local streaming replica that `npm test` sets up (TEST_PG_REPLICA_URL), when there is one. */
+export const TEST_REPLICA = process.env.TEST_PG_REPLICA_URL;
+
+export function replicaUrl(database: string): string | undefined {
+  if (!TEST_REPLICA) return undefined;
+  const url = new URL(TEST_REPLICA);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** Leader and (when there is one) replica settings of a database-owning service. */
+export function databaseEnv(database: string): Record<string, string> {
+  const replica = replicaUrl(database);
+  return { PG_PRIMARY_URL: databaseUrl(database), ...(replica ? { PG_REPLICA_URL: replica } : {}) };
+}

@@ -4,7 +4,7 @@ import { startPosts, loadPostsConfig } from "@fanfare/posts";
 import { startSocialGraph, loadSocialGraphConfig } from "@fanfare/social-graph";
 import { connect } from "nats";
 import { STREAMS, type RunningPgService } from "@fanfare/runtime";
-import { TEST_DATABASES, testEnv } from "./env.js";
+import { databaseEnv, testEnv } from "./env.js";
 
 export interface Mesh {
   socialGraph: RunningPgService;
@@ -32,8 +32,8 @@ export async function stopSharedMesh(): Promise<void> {
 
 /** A mesh of its own (for tests that stop parts of it); its feed shares the tests' Redis and consumers. */
 export async function startMesh(feedEnv: Record<string, string> = {}): Promise<Mesh> {
-  const socialGraph = await startSocialGraph(loadSocialGraphConfig({ ...testEnv, PG_PRIMARY_URL: TEST_DATABASES.socialGraph }));
-  const posts = await startPosts(loadPostsConfig({ ...testEnv, PG_PRIMARY_URL: TEST_DATABASES.posts }));
+  const socialGraph = await startSocialGraph(loadSocialGraphConfig({ ...testEnv, ...databaseEnv("fanfare_test_social_graph") }));
+  const posts = await startPosts(loadPostsConfig({ ...testEnv, ...databaseEnv("fanfare_test_posts") }));
   const addresses = {
     socialGraph: `127.0.0.1:${socialGraph.port}`,
     posts: `127.0.0.1:${posts.port}`,

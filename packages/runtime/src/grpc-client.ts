@@ -12,6 +12,7 @@ import {
   type ServiceError as GrpcServiceError,
 } from "@grpc/grpc-js";
 import { currentRequestContext, REQUEST_ID_KEY } from "./logger.js";
+import { decodeLsns, encodeLsns, mergeLsns, MIN_LSN_KEY, WRITTEN_LSN_KEY } from "./lsn.js";
 
 /** Upper bound for any one unary call inside the mesh; a slower downstream is treated as unavailable. */
 export const DEFAULT_DEADLINE_MS = 5_000;
@@ -41,19 +42,30 @@ export type PromiseClient<C> = {
     : never;
 } & { close(): void };
 
-/** Carries the current request id to the callee, so one id follows a request through the mesh. */
-const propagateRequestId: Interceptor = (options, nextCall) =>
+/**
+ * Carries the current request id to the callee, so one id follows a request through the mesh, and
+ * the WAL positions its reads must see (read-your-writes); brings back the positions its writes reached.
+ */
+const propagateContext: Interceptor = (options, nextCall) =>
   new InterceptingCall(nextCall(options), {
-    start: (metadata, listener, next) => {
+    start: (metadata, _listener, next) => {
       const context = currentRequestContext();
       if (context && metadata.get(REQUEST_ID_KEY).length === 0) metadata.set(REQUEST_ID_KEY, context.requestId);
-      next(metadata, listener);
+      const required = mergeLsns(context?.minLsn, context?.writtenLsn);
+      if (required) metadata.set(MIN_LSN_KEY, encodeLsns(required));
+      next(metadata, {
+        onReceiveStatus: (status, nextStatus) => {
+          const written = decodeLsns(status.metadata?.get(WRITTEN_LSN_KEY)[0]);
+          if (context && written) context.writtenLsn = mergeLsns(context.writtenLsn, written);
+          nextStatus(status);
+        },
+      });
     },
   });
 
 export function createGrpcClient<C extends Client>(Ctor: GeneratedClientConstructor<C>, address: string): PromiseClient<C> {
   const client = new Ctor(address, credentials.createInsecure(), {
-    interceptors: [propagateRequestId],
+    interceptors: [propagateContext],
     // Reconnect quickly after a peer restarts instead of backing off for up to two minutes.
     "grpc.max_reconnect_backoff_ms": 2_000,
     "grpc.keepalive_time_ms": 30_000,

@@ -1,8 +1,8 @@
 import {
+  Metadata,
   Server,
   ServerCredentials,
   status as GrpcStatus,
-  type Metadata,
   type sendUnaryData,
   type ServerUnaryCall,
   type ServiceDefinition,
@@ -11,8 +11,10 @@ import {
 import { HealthImplementation } from "grpc-health-check";
 import { descriptorSetPath } from "@fanfare/contracts";
 import { ServiceError } from "./errors.js";
-import { newRequestId, REQUEST_ID_KEY, runWithRequestContext, sanitizeRequestId, type Logger } from "./logger.js";
+import { newRequestId, REQUEST_ID_KEY, runWithRequestContext, sanitizeRequestId, type Logger, type RequestContext } from "./logger.js";
 import { counter, histogram, LATENCY_BUCKETS } from "./metrics.js";
+import { decodeLsns, encodeLsns, MIN_LSN_KEY, WRITTEN_LSN_KEY } from "./lsn.js";
+import { isConnectionError } from "./pg.js";
 import { addReflection, DescriptorIndex } from "./reflection.js";
 
 type RequestOf<M> = M extends { requestDeserialize: (bytes: Buffer) => infer R } ? R : never;
@@ -116,12 +118,13 @@ function adaptHandlers(binding: ServiceBinding, logger: Logger): UntypedServiceI
 function adaptUnary(path: string, handler: ServiceBinding["handlers"][string], logger: Logger) {
   return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
     const requestId = sanitizeRequestId(call.metadata.get(REQUEST_ID_KEY)[0]) ?? newRequestId();
-    runWithRequestContext({ requestId }, async () => {
+    const context: RequestContext = { requestId, minLsn: decodeLsns(call.metadata.get(MIN_LSN_KEY)[0]) };
+    runWithRequestContext(context, async () => {
       const stopTimer = callDuration.startTimer({ method: path });
       try {
         const response = await handler(call.request as never, { requestId, metadata: call.metadata });
         handledCalls.inc({ method: path, code: "OK" });
-        callback(null, response);
+        callback(null, response, writtenLsnTrailer(context));
       } catch (error) {
         const { code, details } = statusOf(error, path, logger);
         handledCalls.inc({ method: path, code: GrpcStatus[code] });
@@ -133,8 +136,20 @@ function adaptUnary(path: string, handler: ServiceBinding["handlers"][string], l
   };
 }
 
+/** Tells the caller how far this call's writes went, so its next reads can insist on seeing them. */
+function writtenLsnTrailer(context: RequestContext): Metadata | undefined {
+  if (!context.writtenLsn) return undefined;
+  const trailer = new Metadata();
+  trailer.set(WRITTEN_LSN_KEY, encodeLsns(context.writtenLsn));
+  return trailer;
+}
+
 function statusOf(error: unknown, path: string, logger: Logger): { code: GrpcStatus; details: string } {
   if (error instanceof ServiceError) return { code: error.code, details: error.message };
+  if (isConnectionError(error)) {
+    logger.warn({ err: error, method: path }, "database unavailable");
+    return { code: GrpcStatus.UNAVAILABLE, details: "database temporarily unavailable" };
+  }
   logger.error({ err: error, method: path }, "unhandled error in gRPC handler");
   return { code: GrpcStatus.INTERNAL, details: "internal error" };
 }

@@ -13,3 +13,5 @@ export * from "./streams.js";
 export * from "./validation.js";
 export * from "./pg-service.js";
 export * from "./consumer.js";
+export * from "./lsn.js";
+export * from "./db-router.js";

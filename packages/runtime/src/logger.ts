@@ -3,10 +3,17 @@ import { randomUUID } from "node:crypto";
 import { pino, type Logger } from "pino";
 
 /** What is known about the call being served; carried across awaits by AsyncLocalStorage. */
+/** WAL positions by database name ("social_graph", "posts"). */
+export type LsnByDatabase = Record<string, string>;
+
 export interface RequestContext {
   requestId: string;
-  /** The caller's WAL position for read-your-writes, when it wrote recently. */
-  minLsn?: string;
+  /** Reads in this call must see at least these WAL positions (the caller's recent writes). */
+  minLsn?: LsnByDatabase;
+  /** WAL positions of the writes this call made, reported back to the caller. */
+  writtenLsn?: LsnByDatabase;
+  /** The authenticated user, at the gateway. */
+  userId?: string;
 }
 
 const requestContext = new AsyncLocalStorage<RequestContext>();

@@ -7,7 +7,8 @@ import { createLogger, type Logger } from "./logger.js";
 import { startMetricsServer } from "./metrics.js";
 import { connectNats, drainNats, ensureStream } from "./nats.js";
 import { startOutboxRelay } from "./outbox.js";
-import { createPool, ensureDatabase, migrate, type Pool } from "./pg.js";
+import { DatabaseRouter } from "./db-router.js";
+import { createPool, databaseName, ensureDatabase, migrate } from "./pg.js";
 import type { StreamSpec } from "./streams.js";
 
 /**
@@ -24,17 +25,13 @@ export function pgServiceEnv(defaults: { database: string; grpcPort: number }) {
     GRPC_HOST: z.string().default("0.0.0.0"),
     GRPC_PORT: env.port(defaults.grpcPort),
     PG_POOL_SIZE: env.positiveInt(10),
+    /** A replica behind by longer than this serves no reads until it catches up. */
+    PG_REPLICA_MAX_LAG_MS: env.positiveInt(5_000),
   };
 }
 
 export type PgServiceConfig = z.infer<z.ZodObject<ReturnType<typeof pgServiceEnv>>>;
 
-export interface Pools {
-  /** Writes, transactions and reads that must see the caller's own write. */
-  primary: Pool;
-  /** Other reads. */
-  replica: Pool;
-}
 
 export interface RunningPgService {
   port: number;
@@ -55,7 +52,7 @@ export async function startPgService(options: {
   config: PgServiceConfig;
   migrationsDir: string;
   stream: StreamSpec;
-  bind: (pools: Pools) => ServiceBinding[];
+  bind: (database: DatabaseRouter) => ServiceBinding[];
 }): Promise<RunningPgService> {
   const { name, config } = options;
   const logger = createLogger(name, config.LOG_LEVEL);
@@ -67,8 +64,11 @@ export async function startPgService(options: {
   const nats = await connectNats(config.NATS_URL, name, logger);
   await ensureStream(await nats.jetstreamManager(), options.stream);
 
+  const database = new DatabaseRouter({ database: databaseName(config.PG_PRIMARY_URL), primary, replica, maxLagMs: config.PG_REPLICA_MAX_LAG_MS, logger });
+  database.start();
+
   const relay = startOutboxRelay({ pool: primary, connectionString: config.PG_PRIMARY_URL, nats, logger });
-  const server = await startGrpcServer({ bindings: options.bind({ primary, replica }), host: config.GRPC_HOST, port: config.GRPC_PORT, logger });
+  const server = await startGrpcServer({ bindings: options.bind(database), host: config.GRPC_HOST, port: config.GRPC_PORT, logger });
   const metrics = await startMetricsServer(config.METRICS_PORT);
   server.setServing(true);
 
@@ -85,6 +85,7 @@ export async function startPgService(options: {
           { name: "outbox relay", close: () => relay.stop() },
           { name: "nats", close: () => drainNats(nats) },
           { name: "metrics", close: () => metrics.close() },
+          { name: "replica health", close: () => database.stop() },
           { name: "postgres", close: async () => void (await Promise.all([primary.end(), replica !== primary && replica.end()])) },
         ],
         logger,

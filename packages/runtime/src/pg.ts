@@ -16,6 +16,17 @@ export function createPool(connectionString: string, max: number, applicationNam
   return pool;
 }
 
+/**
+ * Errors that mean "the server is not there right now" rather than "this query is wrong": refused
+ * or dropped connections, a server shutting down or starting, a standby refusing writes.
+ */
+export function isConnectionError(error: unknown): boolean {
+  const { code, message } = error as { code?: string; message?: string };
+  if (typeof code === "string" && /^(08|57P0[1-3]|53300|25006)/.test(code)) return true;
+  if (typeof code === "string" && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND)$/.test(code)) return true;
+  return typeof message === "string" && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
+}
+
 /** Runs `work` in a transaction on one client, committing on success and rolling back on any error. */
 export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
@@ -32,13 +43,16 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
   }
 }
 
+export function databaseName(connectionString: string): string {
+  return decodeURIComponent(new URL(connectionString).pathname.slice(1));
+}
+
 /**
  * Creates the service's database when it does not exist yet, so a fresh server needs no manual
  * step. Where the role may not create databases the error says so and migrations report the rest.
  */
 export async function ensureDatabase(connectionString: string, logger: Logger): Promise<void> {
-  const target = new URL(connectionString);
-  const database = decodeURIComponent(target.pathname.slice(1));
+  const database = databaseName(connectionString);
   const admin = new URL(connectionString);
   admin.pathname = "/postgres";
   const client = new pg.Client({ connectionString: admin.toString() });

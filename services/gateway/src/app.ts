@@ -16,10 +16,12 @@ import {
   runWithRequestContext,
   sanitizeRequestId,
   type Logger,
+  type RequestContext,
 } from "@fanfare/runtime";
 import { Tokens } from "./auth.js";
 import type { GatewayConfig } from "./config.js";
 import { errorHandler, notFoundRoute } from "./http/problems.js";
+import { RecentWrites } from "./http/recent-writes.js";
 import { attachLiveFeed } from "./live-feed.js";
 import { buildOpenApiSpec } from "./openapi.js";
 import { apiRouter, type Downstreams } from "./routes/api.js";
@@ -33,30 +35,36 @@ const httpDuration = histogram("http_request_duration_seconds", "HTTP request la
 
 export function createApp(options: { downstreams: Downstreams; health: Record<string, ReturnType<typeof healthClient>>; tokens: Tokens; bodyLimitBytes: number; logger: Logger }): Express {
   const app = express();
+  const recentWrites = new RecentWrites();
   app.disable("x-powered-by");
   app.set("trust proxy", false);
-  app.use(requestContext());
+  app.use(requestContext(recentWrites));
   app.use(express.json({ limit: options.bodyLimitBytes, strict: false }));
   app.use(opsRouter({ spec: buildOpenApiSpec(), downstreamHealth: options.health }));
-  const api = apiRouter(options.downstreams, options.tokens);
+  const api = apiRouter(options.downstreams, options.tokens, recentWrites);
   for (const prefix of API_PREFIXES) app.use(prefix, api);
   app.use(notFoundRoute);
   app.use(errorHandler(options.logger));
   return app;
 }
 
-/** Gives every request an id (the caller's X-Request-Id when sane), echoes it, and times the request. */
-function requestContext(): RequestHandler {
+/**
+ * Gives every request an id (the caller's X-Request-Id when sane), echoes it, times the request,
+ * and remembers where an authenticated user's writes reached (read-your-writes).
+ */
+function requestContext(recentWrites: RecentWrites): RequestHandler {
   return (req, res, next) => {
     const requestId = sanitizeRequestId(req.headers[REQUEST_ID_KEY]) ?? newRequestId();
+    const context: RequestContext = { requestId };
     res.setHeader(REQUEST_ID_KEY, requestId);
     const stopTimer = httpDuration.startTimer();
     res.on("finish", () => {
+      if (context.userId && context.writtenLsn) recentWrites.remember(context.userId, context.writtenLsn);
       const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
       stopTimer({ route });
       httpRequests.inc({ route, status: String(res.statusCode) });
     });
-    runWithRequestContext({ requestId }, () => next());
+    runWithRequestContext(context, () => next());
   };
 }
 

@@ -13,7 +13,7 @@ export function startPosts(config: PgServiceConfig): Promise<RunningPgService> {
     config,
     migrationsDir: MIGRATIONS_DIR,
     stream: STREAMS.posts,
-    bind: ({ primary, replica }) => [postsBinding(new Posts(new PostsRepository(primary, replica)))],
+    bind: (database) => [postsBinding(new Posts(new PostsRepository(database)))],
   });
 }
 export { loadPostsConfig } from "./config.js";

@@ -16,9 +16,7 @@ export function startSocialGraph(config: SocialGraphConfig): Promise<RunningPgSe
     config,
     migrationsDir: MIGRATIONS_DIR,
     stream: STREAMS.graph,
-    bind: ({ primary, replica }) => [
-      socialGraphBinding(new SocialGraph(new UsersRepository(primary, replica), new FriendshipsRepository(primary, replica, celebrityRule))),
-    ],
+    bind: (database) => [socialGraphBinding(new SocialGraph(new UsersRepository(database), new FriendshipsRepository(database, celebrityRule)))],
   });
 }
 export { loadSocialGraphConfig } from "./config.js";

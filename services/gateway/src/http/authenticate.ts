@@ -1,19 +1,31 @@
 import type { Request, RequestHandler } from "express";
+import { currentRequestContext } from "@fanfare/runtime";
 import { InvalidToken, type Tokens } from "../auth.js";
+import type { RecentWrites } from "./recent-writes.js";
 import { unauthorized } from "./problems.js";
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/;
 
-/** Reads the bearer token; the user id lands in res.locals.userId. Missing, forged, tampered or expired: 401. */
-export function authenticate(tokens: Tokens): RequestHandler {
+/**
+ * Reads the bearer token; the user id lands in res.locals.userId and the request context, with the
+ * WAL positions of the user's recent writes. Missing, forged, tampered or expired: 401.
+ */
+export function authenticate(tokens: Tokens, recentWrites: RecentWrites): RequestHandler {
   return async (req, res, next) => {
     const token = bearerToken(req);
     if (!token) throw unauthorized("a bearer token is required (Authorization: Bearer <token> from /login)");
+    let userId: string;
     try {
-      res.locals.userId = await tokens.verify(token);
+      userId = await tokens.verify(token);
     } catch (error) {
       if (error instanceof InvalidToken) throw unauthorized(error.message);
       throw error;
+    }
+    res.locals.userId = userId;
+    const context = currentRequestContext();
+    if (context) {
+      context.userId = userId;
+      context.minLsn = recentWrites.get(userId);
     }
     next();
   };

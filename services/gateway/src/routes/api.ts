@@ -4,6 +4,7 @@ import type { feed, posts, socialgraph } from "@fanfare/contracts";
 import type { PromiseClient } from "@fanfare/runtime";
 import type { Tokens } from "../auth.js";
 import { authenticate, currentUserId } from "../http/authenticate.js";
+import type { RecentWrites } from "../http/recent-writes.js";
 import { badRequest, sendProblem } from "../http/problems.js";
 import { jsonObject, parse, queryInteger, uuid } from "../http/validation.js";
 
@@ -44,10 +45,10 @@ const schemas = {
 };
 
 /** The public REST API (the course's OpenAPI contract plus the original system's route forms). */
-export function apiRouter(downstreams: Downstreams, tokens: Tokens): Router {
+export function apiRouter(downstreams: Downstreams, tokens: Tokens, recentWrites: RecentWrites): Router {
   const { socialGraph, posts, feed } = downstreams;
   const router = Router();
-  const authed = authenticate(tokens);
+  const authed = authenticate(tokens, recentWrites);
 
   router.post("/login", async (req, res) => {
     const body = parse(schemas.login, req.body, "body");

@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from "uuid";
 import { events } from "@fanfare/contracts";
-import { enqueueEvent, inTransaction, SUBJECTS, type Pool, type PoolClient } from "@fanfare/runtime";
+import { enqueueEvent, SUBJECTS, type DatabaseRouter, type PoolClient } from "@fanfare/runtime";
 import type { OwnedChange } from "../domain/posts.js";
 
 export interface PostRow {
@@ -14,14 +14,11 @@ export interface PostRow {
 const POST_COLUMNS = "id, author_id, text, created_at, updated_at";
 
 export class PostsRepository {
-  constructor(
-    private readonly primary: Pool,
-    private readonly replica: Pool,
-  ) {}
+  constructor(private readonly db: DatabaseRouter) {}
 
   /** The post and its posts.created event commit together. */
   insert(authorId: string, text: string): Promise<PostRow> {
-    return inTransaction(this.primary, async (client) => {
+    return this.db.transaction(async (client) => {
       const { rows } = await client.query<PostRow>(
         `INSERT INTO posts (id, author_id, text) VALUES ($1, $2, $3) RETURNING ${POST_COLUMNS}`,
         [uuidv7(), authorId, text],
@@ -37,7 +34,7 @@ export class PostsRepository {
   }
 
   updateOwned(actorId: string, postId: string, text: string): Promise<OwnedChange<PostRow>> {
-    return inTransaction(this.primary, async (client) => {
+    return this.db.transaction(async (client) => {
       const owner = await lockedOwner(client, postId);
       if (owner === undefined) return { kind: "missing" };
       if (owner !== actorId) return { kind: "not-owner" };
@@ -56,7 +53,7 @@ export class PostsRepository {
   }
 
   deleteOwned(actorId: string, postId: string): Promise<OwnedChange<void>> {
-    return inTransaction(this.primary, async (client) => {
+    return this.db.transaction(async (client) => {
       const owner = await lockedOwner(client, postId);
       if (owner === undefined) return { kind: "missing" };
       if (owner !== actorId) return { kind: "not-owner" };
@@ -70,12 +67,12 @@ export class PostsRepository {
   }
 
   async findById(id: string): Promise<PostRow | undefined> {
-    const { rows } = await this.replica.query<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE id = $1`, [id]);
+    const { rows } = await this.db.read<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE id = $1`, [id], { expectRows: 1 });
     return rows[0];
   }
 
   async findByIds(ids: string[]): Promise<PostRow[]> {
-    const { rows } = await this.replica.query<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE id = ANY($1::uuid[])`, [ids]);
+    const { rows } = await this.db.read<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE id = ANY($1::uuid[])`, [ids], { expectRows: ids.length });
     return rows;
   }
 
@@ -84,7 +81,7 @@ export class PostsRepository {
    * posts_author_recent (a LATERAL top-N per author), so the sort never sees an author's whole history.
    */
   async recentByAuthors(authorIds: string[], offset: number, limit: number): Promise<PostRow[]> {
-    const { rows } = await this.replica.query<PostRow>(
+    const { rows } = await this.db.read<PostRow>(
       `SELECT p.id, p.author_id, p.text, p.created_at, p.updated_at
        FROM unnest($1::uuid[]) AS a(author_id)
        CROSS JOIN LATERAL (

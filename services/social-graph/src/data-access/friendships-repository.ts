@@ -1,19 +1,18 @@
 import { events } from "@fanfare/contracts";
-import { enqueueEvent, inTransaction, SUBJECTS, type Pool, type PoolClient } from "@fanfare/runtime";
+import { enqueueEvent, SUBJECTS, type DatabaseRouter, type PoolClient } from "@fanfare/runtime";
 import { isCelebrity, type CelebrityRule } from "../domain/celebrity.js";
 
 export type FriendshipChange = "changed" | "unchanged" | "unknown-user";
 
 export class FriendshipsRepository {
   constructor(
-    private readonly primary: Pool,
-    private readonly replica: Pool,
+    private readonly db: DatabaseRouter,
     private readonly celebrityRule: CelebrityRule,
   ) {}
 
   /** user follows friend: the row, both counters and the graph event commit together or not at all. */
   add(userId: string, friendId: string): Promise<FriendshipChange> {
-    return inTransaction(this.primary, async (client) => {
+    return this.db.transaction(async (client) => {
       if (!(await lockBothUsers(client, userId, friendId))) return "unknown-user";
       const inserted = await client.query("INSERT INTO friendships (user_id, friend_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", [
         userId,
@@ -30,7 +29,7 @@ export class FriendshipsRepository {
   }
 
   remove(userId: string, friendId: string): Promise<FriendshipChange> {
-    return inTransaction(this.primary, async (client) => {
+    return this.db.transaction(async (client) => {
       if (!(await lockBothUsers(client, userId, friendId))) return "unknown-user";
       const deleted = await client.query("DELETE FROM friendships WHERE user_id = $1 AND friend_id = $2", [userId, friendId]);
       if (deleted.rowCount === 0) return "unchanged";
@@ -44,7 +43,7 @@ export class FriendshipsRepository {
   }
 
   async friendsOf(userId: string): Promise<string[]> {
-    const { rows } = await this.replica.query<{ friend_id: string }>(
+    const { rows } = await this.db.read<{ friend_id: string }>(
       "SELECT friend_id FROM friendships WHERE user_id = $1 ORDER BY friend_id",
       [userId],
     );
@@ -52,7 +51,7 @@ export class FriendshipsRepository {
   }
 
   async celebrities(): Promise<string[]> {
-    const { rows } = await this.replica.query<{ id: string }>("SELECT id FROM users WHERE celebrity ORDER BY id");
+    const { rows } = await this.db.read<{ id: string }>("SELECT id FROM users WHERE celebrity ORDER BY id", []);
     return rows.map((row) => row.id);
   }
 
@@ -79,7 +78,7 @@ export class FriendshipsRepository {
 
   /** One keyset page of the users who follow `userId`, in id order after `afterId`. */
   async followersPage(userId: string, afterId: string | null, limit: number): Promise<string[]> {
-    const { rows } = await this.replica.query<{ user_id: string }>(
+    const { rows } = await this.db.read<{ user_id: string }>(
       `SELECT user_id FROM friendships
        WHERE friend_id = $1 AND ($2::uuid IS NULL OR user_id > $2::uuid)
        ORDER BY user_id LIMIT $3`,

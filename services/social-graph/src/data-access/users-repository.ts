@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from "uuid";
-import type { Pool } from "@fanfare/runtime";
+import type { DatabaseRouter } from "@fanfare/runtime";
 import type { NewUser } from "../domain/users.js";
 
 export interface UserRow {
@@ -18,13 +18,10 @@ export interface UserRow {
 const USER_COLUMNS = "id, first_name, second_name, birthdate, biography, city, follower_count, friend_count, celebrity, created_at";
 
 export class UsersRepository {
-  constructor(
-    private readonly primary: Pool,
-    private readonly replica: Pool,
-  ) {}
+  constructor(private readonly db: DatabaseRouter) {}
 
   async insert(user: NewUser, passwordHash: string): Promise<UserRow> {
-    const { rows } = await this.primary.query<UserRow>(
+    const { rows } = await this.db.write<UserRow>(
       `INSERT INTO users (id, first_name, second_name, birthdate, biography, city, password_hash)
        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${USER_COLUMNS}`,
       [uuidv7(), user.firstName, user.secondName, user.birthdate, user.biography, user.city, passwordHash],
@@ -33,24 +30,24 @@ export class UsersRepository {
   }
 
   async findById(id: string): Promise<UserRow | undefined> {
-    const { rows } = await this.replica.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id]);
+    const { rows } = await this.db.read<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id], { expectRows: 1 });
     return rows[0];
   }
 
   async findByIds(ids: string[]): Promise<UserRow[]> {
-    const { rows } = await this.replica.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ANY($1::uuid[])`, [ids]);
+    const { rows } = await this.db.read<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ANY($1::uuid[])`, [ids], { expectRows: ids.length });
     return rows;
   }
 
   async passwordHash(id: string): Promise<string | undefined> {
-    // The leader: a user who has just registered logs in at once.
-    const { rows } = await this.primary.query<{ password_hash: string }>("SELECT password_hash FROM users WHERE id = $1", [id]);
+    // A user who has just registered logs in at once: a miss on the replica is asked of the leader.
+    const { rows } = await this.db.read<{ password_hash: string }>("SELECT password_hash FROM users WHERE id = $1", [id], { expectRows: 1 });
     return rows[0]?.password_hash;
   }
 
   /** Both patterns are LIKE patterns already escaped; the query walks users_name_prefix in order. */
   async searchByNamePrefixes(firstNamePattern: string, lastNamePattern: string, limit: number): Promise<UserRow[]> {
-    const { rows } = await this.replica.query<UserRow>(
+    const { rows } = await this.db.read<UserRow>(
       `SELECT ${USER_COLUMNS} FROM users
        WHERE lower(first_name) COLLATE "C" LIKE lower($1) AND lower(second_name) COLLATE "C" LIKE lower($2)
        ORDER BY lower(first_name) COLLATE "C", lower(second_name) COLLATE "C", id
