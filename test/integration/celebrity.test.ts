@@ -6,7 +6,7 @@ import { events, feed, posts, socialgraph } from "@fanfare/contracts";
 import { loadFeedConfig, startFeed } from "@fanfare/feed";
 import { createGrpcClient, drainNats, type NatsConnection, type PromiseClient } from "@fanfare/runtime";
 import { testEnv } from "../support/env.js";
-import { collectEvents, natsConnection } from "../support/grpc.js";
+import { collectEvents, natsConnection, itAsCaller } from "../support/grpc.js";
 import { eventually } from "../support/http.js";
 import { mesh, type Mesh } from "../support/mesh.js";
 import { freePort } from "../support/private-nats.js";
@@ -54,7 +54,7 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
     return { star, fans };
   }
 
-  it("flips the flag at the threshold and clears it below, under concurrent follows, with events", async () => {
+  itAsCaller("flips the flag at the threshold and clears it below, under concurrent follows, with events", async () => {
     const star = await newUser();
     const fans = await newUsers(THRESHOLD + 2);
     const changes = collectEvents(nats, "graph.celebrity.changed");
@@ -77,7 +77,7 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
     }
   });
 
-  it("delivers a celebrity post to every fan exactly once, in ceil(fans / chunk) chunks, with edits and deletions", async () => {
+  itAsCaller("delivers a celebrity post to every fan exactly once, in ceil(fans / chunk) chunks, with edits and deletions", async () => {
     const { star, fans } = await celebrityWithFans(THRESHOLD + 1);
     await eventually(async () => expect(m.feed.celebrities.isCelebrity(star)).to.equal(true));
     const news = await post(star, "первая версия");
@@ -100,7 +100,7 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
     });
   });
 
-  it("shows a celebrity post to a fan before the fan's chunk lands (merge), and once after", async () => {
+  itAsCaller("shows a celebrity post to a fan before the fan's chunk lands (merge), and once after", async () => {
     const prefix = `${testEnv.FEED_CONSUMER_PREFIX}-slow`;
     const slow = await startFeed(
       loadFeedConfig({ ...testEnv, SOCIAL_GRAPH_ADDR: m.addresses.socialGraph, POSTS_ADDR: m.addresses.posts, REDIS_URL: "redis://127.0.0.1:6379/4", FEED_CONSUMER_PREFIX: prefix, FANOUT_CONCURRENCY: "1", FANOUT_CHUNK_PAUSE_MS: "1500" }),
@@ -136,7 +136,7 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
     }
   });
 
-  it("keeps every fan's feed right while a user becomes a celebrity and stops being one", async () => {
+  itAsCaller("keeps every fan's feed right while a user becomes a celebrity and stops being one", async () => {
     const star = await newUser();
     const fans = await newUsers(THRESHOLD);
     await Promise.all(fans.map((fan) => feedClient.getFeed({ userId: fan, offset: 0, limit: 1 })));
@@ -159,7 +159,7 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
     });
   });
 
-  it("finishes a fan-out exactly once when one of two worker processes is killed mid-way", async () => {
+  itAsCaller("finishes a fan-out exactly once when one of two worker processes is killed mid-way", async () => {
     const prefix = `${testEnv.FEED_CONSUMER_PREFIX}-kill`;
     const redisUrl = "redis://127.0.0.1:6379/5";
     const [portA, portB] = [await freePort(), await freePort()];

@@ -5,7 +5,7 @@ import { feed, events, posts, socialgraph } from "@fanfare/contracts";
 import { loadFeedConfig, startFeed, type RunningFeed } from "@fanfare/feed";
 import { createGrpcClient, drainNats, metricsRegistry, type NatsConnection, type PromiseClient } from "@fanfare/runtime";
 import { testEnv } from "../support/env.js";
-import { natsConnection } from "../support/grpc.js";
+import { natsConnection, itAsCaller } from "../support/grpc.js";
 import { eventually } from "../support/http.js";
 import { mesh, startMesh, type Mesh } from "../support/mesh.js";
 
@@ -56,7 +56,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
   const ids = (list: { id: string }[]) => list.map((p) => p.id);
   const flush = () => Promise.all([m.posts.flushOutbox(), m.socialGraph.flushOutbox()]);
 
-  it("fans a friend's new post out into the cached timeline, newest first, once", async () => {
+  itAsCaller("fans a friend's new post out into the cached timeline, newest first, once", async () => {
     const [reader, author] = [await newUser(), await newUser()];
     await follow(reader, author);
     expect(await read(reader)).to.deep.equal([]); // builds (and caches) the empty timeline
@@ -66,7 +66,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     expect(await m.feed.store.timelinePostIds(reader)).to.have.members(ids(made));
   });
 
-  it("ignores a redelivered or duplicated created event", async () => {
+  itAsCaller("ignores a redelivered or duplicated created event", async () => {
     const [reader, author] = [await newUser(), await newUser()];
     await follow(reader, author);
     await read(reader);
@@ -81,7 +81,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     await eventually(async () => expect(ids(await read(reader))).to.deep.equal([second.id, first.id]));
   });
 
-  it("backfills on follow and cleans up on unfollow", async () => {
+  itAsCaller("backfills on follow and cleans up on unfollow", async () => {
     const [reader, author, other] = [await newUser(), await newUser(), await newUser()];
     await follow(reader, other);
     const otherPost = await post(other);
@@ -96,7 +96,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     expect(ids(await read(reader))).to.deep.equal([otherPost.id]);
   });
 
-  it("ends in the right state when follows and unfollows race with posts", async () => {
+  itAsCaller("ends in the right state when follows and unfollows race with posts", async () => {
     const [reader, author] = [await newUser(), await newUser()];
     await read(reader);
     const made: string[] = [];
@@ -114,7 +114,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     await eventually(async () => expect(await m.feed.store.timelinePostIds(reader)).to.deep.equal([]));
   });
 
-  it("shows edits on the next read and never shows a deleted post again", async () => {
+  itAsCaller("shows edits on the next read and never shows a deleted post again", async () => {
     const [reader, author] = [await newUser(), await newUser()];
     await follow(reader, author);
     await read(reader);
@@ -131,7 +131,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     });
   });
 
-  it("serves the same feed after Redis is flushed (rebuilt from the databases)", async () => {
+  itAsCaller("serves the same feed after Redis is flushed (rebuilt from the databases)", async () => {
     const [reader, a, b] = [await newUser(), await newUser(), await newUser()];
     await follow(reader, a);
     await follow(reader, b);
@@ -143,7 +143,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     expect(await read(reader)).to.deep.equal(before);
   });
 
-  it("rebuilds a cold timeline once for 50 concurrent readers on two replicas", async () => {
+  itAsCaller("rebuilds a cold timeline once for 50 concurrent readers on two replicas", async () => {
     const second = await startFeed(loadFeedConfig({ ...testEnv, SOCIAL_GRAPH_ADDR: m.addresses.socialGraph, POSTS_ADDR: m.addresses.posts }));
     const secondClient = createGrpcClient(feed.FeedServiceClient, `127.0.0.1:${second.port}`);
     try {
@@ -160,7 +160,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     }
   });
 
-  it("leaves timelines of users who have not read alone (they are rebuilt when they come back)", async () => {
+  itAsCaller("leaves timelines of users who have not read alone (they are rebuilt when they come back)", async () => {
     const [dormant, author] = [await newUser(), await newUser()];
     await follow(dormant, author);
     const made = await post(author);
@@ -175,7 +175,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     expect(await redis.ttl(`tl:{${dormant}}`)).to.be.greaterThan(0);
   });
 
-  it("repairs a drifted timeline in a reconciler round", async () => {
+  itAsCaller("repairs a drifted timeline in a reconciler round", async () => {
     const [reader, author] = [await newUser(), await newUser()];
     await follow(reader, author);
     const made = [await post(author), await post(author)];
@@ -189,7 +189,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     expect(await counterValue("feed_resync_fixes_total")).to.be.greaterThan(fixesBefore);
   });
 
-  it("terminates and dead-letters a poison event and keeps going", async () => {
+  itAsCaller("terminates and dead-letters a poison event and keeps going", async () => {
     const [reader, author] = [await newUser(), await newUser()];
     await follow(reader, author);
     await read(reader);
@@ -205,7 +205,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     });
   });
 
-  it("falls back to the posts service for offsets past the cached window", async () => {
+  itAsCaller("falls back to the posts service for offsets past the cached window", async () => {
     const small = await startFeed(
       loadFeedConfig({ ...testEnv, SOCIAL_GRAPH_ADDR: m.addresses.socialGraph, POSTS_ADDR: m.addresses.posts, FEED_MAX_ITEMS: "3", REDIS_URL: "redis://127.0.0.1:6379/2", FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-small` }),
     );
@@ -226,7 +226,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     }
   });
 
-  it("loses and duplicates nothing when the feed restarts mid-stream", async () => {
+  itAsCaller("loses and duplicates nothing when the feed restarts mid-stream", async () => {
     const env = { ...testEnv, SOCIAL_GRAPH_ADDR: m.addresses.socialGraph, POSTS_ADDR: m.addresses.posts, REDIS_URL: "redis://127.0.0.1:6379/3", FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-restart` };
     let instance: RunningFeed = await startFeed(loadFeedConfig(env));
     const [reader, author] = [await newUser(), await newUser()];
@@ -252,7 +252,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     }
   });
 
-  it("keeps serving warm feeds with social-graph and posts stopped", async () => {
+  itAsCaller("keeps serving warm feeds with social-graph and posts stopped", async () => {
     const own = await startMesh();
     const ownClients = clientsFor(own.addresses);
     try {
@@ -271,7 +271,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     }
   });
 
-  it("stores a 1000-entry timeline in at most 24 bytes an entry", async () => {
+  itAsCaller("stores a 1000-entry timeline in at most 24 bytes an entry", async () => {
     const user = randomUUID();
     await m.feed.store.replaceTimeline(user, [], []);
     const base = Date.now();

@@ -7,7 +7,7 @@ import { events, posts } from "@fanfare/contracts";
 import { loadPostsConfig, startPosts } from "@fanfare/posts";
 import { createGrpcClient, drainNats, type NatsConnection, type PromiseClient } from "@fanfare/runtime";
 import { databaseUrl, testEnv } from "../support/env.js";
-import { collectEvents, natsConnection } from "../support/grpc.js";
+import { collectEvents, natsConnection, itAsCaller } from "../support/grpc.js";
 import { eventually } from "../support/http.js";
 import { mesh, type Mesh } from "../support/mesh.js";
 import { PrivateNats } from "../support/private-nats.js";
@@ -31,7 +31,7 @@ describe("posts service (gRPC, real PostgreSQL and JetStream)", function () {
   const create = async (author: string, text: string) => (await client.createPost({ authorUserId: author, text })).post!;
   const grpcCode = (promise: Promise<unknown>) => promise.then(() => "OK", (error: { code: number }) => status[error.code]);
 
-  it("creates, edits and deletes posts, only by their author", async () => {
+  itAsCaller("creates, edits and deletes posts, only by their author", async () => {
     const [author, stranger] = [randomUUID(), randomUUID()];
     const post = await create(author, "hello");
     expect(post.id).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-7/); // UUID v7
@@ -43,7 +43,7 @@ describe("posts service (gRPC, real PostgreSQL and JetStream)", function () {
     expect(await grpcCode(client.updatePost({ actorUserId: author, postId: post.id, text: "x" }))).to.equal("NOT_FOUND");
   });
 
-  it("batch-gets posts in the order asked and lists recent posts of several authors newest first", async () => {
+  itAsCaller("batch-gets posts in the order asked and lists recent posts of several authors newest first", async () => {
     const [a, b] = [randomUUID(), randomUUID()];
     const made = [];
     for (let i = 0; i < 6; i++) made.push(await create(i % 2 ? a : b, `post ${i}`));
@@ -56,7 +56,7 @@ describe("posts service (gRPC, real PostgreSQL and JetStream)", function () {
     expect(onlyA.posts.map((p) => p.id)).to.deep.equal([ids[5], ids[3], ids[1]]);
   });
 
-  it("publishes created, updated and deleted events to POSTS with their content", async () => {
+  itAsCaller("publishes created, updated and deleted events to POSTS with their content", async () => {
     const author = randomUUID();
     const subjects = ["posts.created", "posts.updated", "posts.deleted"].map((subject) => collectEvents(nats, subject));
     await nats.flush();
@@ -79,7 +79,7 @@ describe("posts service (gRPC, real PostgreSQL and JetStream)", function () {
     }
   });
 
-  it("keeps events through a NATS outage and publishes the backlog in order once NATS is back", async () => {
+  itAsCaller("keeps events through a NATS outage and publishes the backlog in order once NATS is back", async () => {
     const privateNats = await PrivateNats.start();
     const database = databaseUrl("fanfare_test_posts_outage");
     const service = await startPosts(loadPostsConfig({ ...testEnv, NATS_URL: privateNats.url, PG_PRIMARY_URL: database }));

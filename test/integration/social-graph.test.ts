@@ -5,7 +5,7 @@ import pg from "pg";
 import { events, socialgraph } from "@fanfare/contracts";
 import { createGrpcClient, drainNats, type NatsConnection, type PromiseClient } from "@fanfare/runtime";
 import { TEST_DATABASES } from "../support/env.js";
-import { collectEvents, natsConnection } from "../support/grpc.js";
+import { collectEvents, natsConnection, itAsCaller } from "../support/grpc.js";
 import { eventually } from "../support/http.js";
 import { mesh, type Mesh } from "../support/mesh.js";
 
@@ -33,7 +33,7 @@ describe("social-graph service (gRPC, real PostgreSQL and JetStream)", function 
   const user = async (id: string) => (await client.getUser({ userId: id })).user!;
   const grpcCode = (promise: Promise<unknown>) => promise.then(() => "OK", (error: { code: number }) => status[error.code]);
 
-  it("stores only an scrypt hash of the password and verifies it", async () => {
+  itAsCaller("stores only an scrypt hash of the password and verifies it", async () => {
     const created = await register();
     const { rows } = await db.query("SELECT password_hash FROM users WHERE id = $1", [created.id]);
     expect(rows[0].password_hash).to.match(/^scrypt\$/).and.not.include("s3cret");
@@ -42,13 +42,13 @@ describe("social-graph service (gRPC, real PostgreSQL and JetStream)", function 
     expect(await grpcCode(client.verifyPassword({ userId: randomUUID(), password: "x" }))).to.equal("NOT_FOUND");
   });
 
-  it("batch-gets users in the order asked, leaving unknown ids out", async () => {
+  itAsCaller("batch-gets users in the order asked, leaving unknown ids out", async () => {
     const [a, b] = [await register(), await register()];
     const { users } = await client.batchGetUsers({ userIds: [b.id, randomUUID(), a.id, b.id] });
     expect(users.map((u) => u.id)).to.deep.equal([b.id, a.id, b.id]);
   });
 
-  it("adds and removes friendships idempotently, keeping both counters exact", async () => {
+  itAsCaller("adds and removes friendships idempotently, keeping both counters exact", async () => {
     const [a, b] = [await register(), await register()];
     expect((await client.addFriend({ userId: a.id, friendId: b.id })).created).to.equal(true);
     expect((await client.addFriend({ userId: a.id, friendId: b.id })).created).to.equal(false);
@@ -61,7 +61,7 @@ describe("social-graph service (gRPC, real PostgreSQL and JetStream)", function 
     expect((await user(a.id)).friendCount).to.equal(0);
   });
 
-  it("refuses self-friendship and unknown users", async () => {
+  itAsCaller("refuses self-friendship and unknown users", async () => {
     const a = await register();
     expect(await grpcCode(client.addFriend({ userId: a.id, friendId: a.id }))).to.equal("INVALID_ARGUMENT");
     expect(await grpcCode(client.addFriend({ userId: a.id, friendId: randomUUID() }))).to.equal("NOT_FOUND");
@@ -69,7 +69,7 @@ describe("social-graph service (gRPC, real PostgreSQL and JetStream)", function 
     expect(await grpcCode(client.getUser({ userId: "nope" }))).to.equal("INVALID_ARGUMENT");
   });
 
-  it("keeps follower_count exact under concurrent follows, repeats, unfollows and opposite-direction pairs", async () => {
+  itAsCaller("keeps follower_count exact under concurrent follows, repeats, unfollows and opposite-direction pairs", async () => {
     const star = await register();
     const fans = await Promise.all(Array.from({ length: 20 }, () => register()));
     await Promise.all(fans.flatMap((fan) => [client.addFriend({ userId: fan.id, friendId: star.id }), client.addFriend({ userId: fan.id, friendId: star.id })]));
@@ -84,7 +84,7 @@ describe("social-graph service (gRPC, real PostgreSQL and JetStream)", function 
     expect(rows[0].n).to.equal(10);
   });
 
-  it("lists followers in keyset pages that together hold each follower once", async () => {
+  itAsCaller("lists followers in keyset pages that together hold each follower once", async () => {
     const star = await register();
     const fans = await Promise.all(Array.from({ length: 25 }, () => register()));
     await Promise.all(fans.map((fan) => client.addFriend({ userId: fan.id, friendId: star.id })));
@@ -101,7 +101,7 @@ describe("social-graph service (gRPC, real PostgreSQL and JetStream)", function 
     expect(seen).to.deep.equal(fans.map((f) => f.id).sort());
   });
 
-  it("publishes friend events to GRAPH through the outbox, with Nats-Msg-Id = event id", async () => {
+  itAsCaller("publishes friend events to GRAPH through the outbox, with Nats-Msg-Id = event id", async () => {
     const [a, b] = [await register(), await register()];
     const added = collectEvents(nats, "graph.friend.added");
     const removed = collectEvents(nats, "graph.friend.removed");
@@ -128,7 +128,7 @@ describe("social-graph service (gRPC, real PostgreSQL and JetStream)", function 
     }
   });
 
-  it("searches through the name-prefix index, in index order, without a sort", async () => {
+  itAsCaller("searches through the name-prefix index, in index order, without a sort", async () => {
     const client2 = await db.connect();
     try {
       await client2.query("BEGIN");

@@ -1,5 +1,6 @@
 import type { Msg } from "nats";
-import { connectNats, createLogger, type NatsConnection } from "@fanfare/runtime";
+import { randomUUID } from "node:crypto";
+import { connectNats, createLogger, runWithRequestContext, type NatsConnection } from "@fanfare/runtime";
 import { testEnv } from "./env.js";
 
 export const quietLogger = createLogger("test", "silent");
@@ -19,4 +20,15 @@ export function collectEvents(connection: NatsConnection, subject: string): { me
     for await (const message of subscription) messages.push(message);
   })();
   return { messages, stop: async () => subscription.unsubscribe() };
+}
+
+/**
+ * `it`, with the test body run as one caller of the mesh: the WAL positions its writes reach (gRPC
+ * trailers) go with its later calls, so it reads its own writes however far the replica lags,
+ * as a gateway request does.
+ */
+export function itAsCaller(title: string, body: (this: Mocha.Context) => Promise<unknown>): Mocha.Test {
+  return globalThis.it(title, function (this: Mocha.Context) {
+    return runWithRequestContext({ requestId: `test-${randomUUID()}` }, () => body.call(this));
+  });
 }

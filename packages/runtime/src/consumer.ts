@@ -1,5 +1,6 @@
 import { AckPolicy, DeliverPolicy, headers as natsHeaders, nanos, type JsMsg, type NatsConnection } from "nats";
-import type { Logger } from "./logger.js";
+import { runWithRequestContext, type Logger } from "./logger.js";
+import { decodeLsns, EVENT_LSN_HEADER } from "./lsn.js";
 import { counter, gauge, histogram, LATENCY_BUCKETS } from "./metrics.js";
 import { ensureStream } from "./nats.js";
 import { DEAD_LETTER_STREAM, type StreamSpec } from "./streams.js";
@@ -84,8 +85,10 @@ export async function startDurableConsumer(options: DurableConsumerOptions): Pro
     // A long handler tells JetStream it is still working, so ack_wait can stay short and a dead
     // worker's message is handed on quickly.
     const heartbeat = setInterval(() => message.working(), Math.max(options.ackWaitMs / 3, 100));
+    // Reads made while handling must see the change the event describes (replica read-your-writes).
+    const context = { requestId: `${options.durable}:${message.seq}`, minLsn: decodeLsns(message.headers?.get(EVENT_LSN_HEADER)) };
     try {
-      await options.handle(message);
+      await runWithRequestContext(context, () => options.handle(message));
       message.ack();
       handled.inc({ consumer: options.durable, outcome: "ack" });
     } catch (error) {

@@ -15,7 +15,10 @@ const lagBytes = gauge("db_replica_lag_bytes", "WAL bytes the replica has not re
 const lagSeconds = gauge("db_replica_lag_seconds", "Seconds since the replica last replayed a transaction while behind", ["database"]);
 
 export interface RouterOptions {
+  /** For metrics and logs. */
   database: string;
+  /** The leader's "host:port": WAL positions are tracked per server. */
+  server: string;
   primary: Pool;
   replica?: Pool;
   /** Behind by more than this, the replica serves no reads until it catches up. */
@@ -33,21 +36,24 @@ type ReplicaState = { reachable: boolean; replayLsn?: string; lagging: boolean }
  */
 export class DatabaseRouter {
   readonly database: string;
+  readonly server: string;
   readonly primary: Pool;
   private readonly replica?: Pool;
   private state: ReplicaState = { reachable: true, lagging: false };
   private timer?: NodeJS.Timeout;
+  private sampling?: Promise<void>;
 
   constructor(private readonly options: RouterOptions) {
     this.database = options.database;
+    this.server = options.server;
     this.primary = options.primary;
     this.replica = options.replica && options.replica !== options.primary ? options.replica : undefined;
   }
 
   start(): void {
     if (!this.replica) return;
-    void this.sample();
-    this.timer = setInterval(() => void this.sample(), HEALTH_INTERVAL_MS);
+    void this.refreshSample();
+    this.timer = setInterval(() => void this.refreshSample(), HEALTH_INTERVAL_MS);
   }
 
   stop(): void {
@@ -59,7 +65,7 @@ export class DatabaseRouter {
    * someone else just created), so the leader is asked too.
    */
   async read<R extends QueryResultRow>(sql: string, params: unknown[], options: { expectRows?: number } = {}): Promise<QueryResult<R>> {
-    const pool = this.poolForRead();
+    const pool = await this.poolForRead();
     if (pool === this.primary) return this.onPrimary<R>(sql, params);
     try {
       const result = await pool.query<R>(sql, params);
@@ -95,13 +101,25 @@ export class DatabaseRouter {
     return this.primary.query<R>(sql, params);
   }
 
-  private poolForRead(): Pool {
+  private async poolForRead(): Promise<Pool> {
     if (!this.replica) return this.primary;
     if (!this.state.reachable) return this.fallback("replica_down");
     if (this.state.lagging) return this.fallback("replica_lagging");
-    const required = requiredLsn(this.database);
-    if (required && (!this.state.replayLsn || lsnValue(this.state.replayLsn) < lsnValue(required))) return this.fallback("read_your_writes");
+    const required = requiredLsn(this.options.server);
+    // The last sample may predate the caller's write while the replica has replayed it already: look again.
+    if (required && !this.replayed(required)) await this.refreshSample();
+    if (required && !this.replayed(required)) return this.fallback("read_your_writes");
     return this.replica;
+  }
+
+  private replayed(lsn: string): boolean {
+    return this.state.replayLsn !== undefined && lsnValue(this.state.replayLsn) >= lsnValue(lsn);
+  }
+
+  /** One sample at a time, shared by every read that waits for it. */
+  private refreshSample(): Promise<void> {
+    this.sampling ??= this.sample().finally(() => (this.sampling = undefined));
+    return this.sampling;
   }
 
   private fallback(reason: string): Pool {
@@ -112,7 +130,7 @@ export class DatabaseRouter {
   private async recordPosition(): Promise<void> {
     try {
       const { rows } = await this.primary.query<{ lsn: string }>("SELECT pg_current_wal_insert_lsn()::text AS lsn");
-      recordWrittenLsn(this.database, rows[0]!.lsn);
+      recordWrittenLsn(this.options.server, rows[0]!.lsn);
     } catch {
       // Without a position the caller's next reads may be stale for a moment; the write itself stands.
     }

@@ -3,7 +3,10 @@ import { randomUUID } from "node:crypto";
 import { pino, type Logger } from "pino";
 
 /** What is known about the call being served; carried across awaits by AsyncLocalStorage. */
-/** WAL positions by database name ("social_graph", "posts"). */
+/**
+ * WAL positions by PostgreSQL leader ("host:port"). Positions of one server are comparable across
+ * its databases: a follow committed before a post on the same server has the smaller position.
+ */
 export type LsnByDatabase = Record<string, string>;
 
 export interface RequestContext {

@@ -3,6 +3,8 @@ import { currentRequestContext, type LsnByDatabase } from "./logger.js";
 /** gRPC metadata: reads must see these positions (caller -> callee) / writes reached these (callee -> caller). */
 export const MIN_LSN_KEY = "x-fanfare-min-lsn";
 export const WRITTEN_LSN_KEY = "x-fanfare-written-lsn";
+/** NATS header on outbox events: the WAL position the event's change had reached. */
+export const EVENT_LSN_HEADER = "Fanfare-Lsn";
 
 /** A PostgreSQL LSN ("16/B374D848") as a number that compares correctly. */
 export function lsnValue(lsn: string): bigint {
@@ -25,7 +27,7 @@ export function mergeLsns(a: LsnByDatabase | undefined, b: LsnByDatabase | undef
   return merged;
 }
 
-/** "social_graph=0/16B3,posts=0/AB" <-> {social_graph: "0/16B3", posts: "0/AB"}; malformed parts are dropped. */
+/** "pg-a:5432=0/16B3,pg-b:5432=0/AB" <-> {"pg-a:5432": "0/16B3", ...}; malformed parts are dropped. */
 export function encodeLsns(lsns: LsnByDatabase): string {
   return Object.entries(lsns)
     .map(([database, lsn]) => `${database}=${lsn}`)
@@ -35,7 +37,7 @@ export function encodeLsns(lsns: LsnByDatabase): string {
 export function decodeLsns(value: unknown): LsnByDatabase | undefined {
   if (typeof value !== "string" || value.length > 512) return undefined;
   const entries = value.split(",").flatMap((part) => {
-    const match = /^([a-z_][a-z0-9_]{0,62})=([0-9A-F]{1,8}\/[0-9A-F]{1,8})$/i.exec(part.trim());
+    const match = /^([A-Za-z0-9_.:\-]{1,255})=([0-9A-F]{1,8}\/[0-9A-F]{1,8})$/i.exec(part.trim());
     return match ? [[match[1]!, match[2]!.toUpperCase()] as const] : [];
   });
   return entries.length > 0 ? Object.fromEntries(entries) : undefined;

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { JetStreamClient, NatsConnection } from "nats";
+import { headers as natsHeaders, type JetStreamClient, type NatsConnection } from "nats";
 import pg from "pg";
 import type { Logger } from "./logger.js";
+import { encodeLsns, EVENT_LSN_HEADER } from "./lsn.js";
 import { counter, gauge } from "./metrics.js";
 import type { Pool, PoolClient } from "./pg.js";
 
@@ -57,7 +58,7 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
-export function startOutboxRelay(options: { pool: Pool; connectionString: string; nats: NatsConnection; logger: Logger }): OutboxRelay {
+export function startOutboxRelay(options: { pool: Pool; connectionString: string; server: string; nats: NatsConnection; logger: Logger }): OutboxRelay {
   const { pool, logger } = options;
   const js = options.nats.jetstream();
   let stopped = false;
@@ -68,7 +69,7 @@ export function startOutboxRelay(options: { pool: Pool; connectionString: string
 
   const drain = async () => {
     while (!stopped) {
-      const outcome = await publishBatch(pool, js).catch((error: unknown) => {
+      const outcome = await publishBatch(pool, js, options.server).catch((error: unknown) => {
         publishFailures.inc();
         logger.warn({ err: error }, "outbox relay round failed; retrying");
         return "failed" as const;
@@ -122,8 +123,12 @@ export function startOutboxRelay(options: { pool: Pool; connectionString: string
   };
 }
 
-/** One transaction: take the relay lock, publish the oldest rows in order, delete those published. */
-async function publishBatch(pool: Pool, js: JetStreamClient): Promise<"empty" | "more" | "locked"> {
+/**
+ * One transaction: take the relay lock, publish the oldest rows in order, delete those published.
+ * Each event carries the leader's WAL position (at or past its commit), so a consumer's reads can
+ * insist on a replica that has replayed the change the event describes.
+ */
+async function publishBatch(pool: Pool, js: JetStreamClient, server: string): Promise<"empty" | "more" | "locked"> {
   const client = await pool.connect();
   try {
     await client.query("BEGIN");
@@ -136,10 +141,18 @@ async function publishBatch(pool: Pool, js: JetStreamClient): Promise<"empty" | 
       "SELECT id, event_id, subject, payload FROM outbox ORDER BY id LIMIT $1",
       [BATCH_SIZE],
     );
+    if (rows.length === 0) {
+      await client.query("COMMIT");
+      backlog.set(0);
+      return "empty";
+    }
+    const { rows: position } = await client.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn");
+    const headers = natsHeaders();
+    headers.set(EVENT_LSN_HEADER, encodeLsns({ [server]: position[0]!.lsn }));
     let done = 0;
     try {
       for (const row of rows) {
-        await js.publish(row.subject, row.payload, { msgID: row.event_id, timeout: PUBLISH_TIMEOUT_MS });
+        await js.publish(row.subject, row.payload, { msgID: row.event_id, timeout: PUBLISH_TIMEOUT_MS, headers });
         published.inc({ subject: row.subject });
         done++;
       }

@@ -8,7 +8,7 @@ import { startMetricsServer } from "./metrics.js";
 import { connectNats, drainNats, ensureStream } from "./nats.js";
 import { startOutboxRelay } from "./outbox.js";
 import { DatabaseRouter } from "./db-router.js";
-import { createPool, databaseName, ensureDatabase, migrate } from "./pg.js";
+import { createPool, databaseName, ensureDatabase, migrate, serverKey } from "./pg.js";
 import type { StreamSpec } from "./streams.js";
 
 /**
@@ -64,10 +64,17 @@ export async function startPgService(options: {
   const nats = await connectNats(config.NATS_URL, name, logger);
   await ensureStream(await nats.jetstreamManager(), options.stream);
 
-  const database = new DatabaseRouter({ database: databaseName(config.PG_PRIMARY_URL), primary, replica, maxLagMs: config.PG_REPLICA_MAX_LAG_MS, logger });
+  const database = new DatabaseRouter({
+    database: databaseName(config.PG_PRIMARY_URL),
+    server: serverKey(config.PG_PRIMARY_URL),
+    primary,
+    replica,
+    maxLagMs: config.PG_REPLICA_MAX_LAG_MS,
+    logger,
+  });
   database.start();
 
-  const relay = startOutboxRelay({ pool: primary, connectionString: config.PG_PRIMARY_URL, nats, logger });
+  const relay = startOutboxRelay({ pool: primary, connectionString: config.PG_PRIMARY_URL, server: database.server, nats, logger });
   const server = await startGrpcServer({ bindings: options.bind(database), host: config.GRPC_HOST, port: config.GRPC_PORT, logger });
   const metrics = await startMetricsServer(config.METRICS_PORT);
   server.setServing(true);

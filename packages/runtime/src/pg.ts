@@ -47,6 +47,12 @@ export function databaseName(connectionString: string): string {
   return decodeURIComponent(new URL(connectionString).pathname.slice(1));
 }
 
+/** "host:port" of a server: the key WAL positions are tracked under. */
+export function serverKey(connectionString: string): string {
+  const url = new URL(connectionString);
+  return `${url.hostname}:${url.port || "5432"}`;
+}
+
 /**
  * Creates the service's database when it does not exist yet, so a fresh server needs no manual
  * step. Where the role may not create databases the error says so and migrations report the rest.

@@ -31,6 +31,26 @@ export function authenticate(tokens: Tokens, recentWrites: RecentWrites): Reques
   };
 }
 
+/**
+ * For public routes: a valid bearer token, when sent, still attaches the user's recent writes, so
+ * an author reading their own post or profile right after changing it sees the change. An invalid
+ * token is ignored here (the route needs none).
+ */
+export function identifyIfPossible(tokens: Tokens, recentWrites: RecentWrites): RequestHandler {
+  return async (req, _res, next) => {
+    const token = bearerToken(req);
+    const context = currentRequestContext();
+    if (token && context) {
+      const userId = await tokens.verify(token).catch(() => undefined);
+      if (userId) {
+        context.userId = userId;
+        context.minLsn = recentWrites.get(userId);
+      }
+    }
+    next();
+  };
+}
+
 export function bearerToken(req: Request): string | undefined {
   return BEARER.exec(req.headers.authorization ?? "")?.[1];
 }

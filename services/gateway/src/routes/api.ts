@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { feed, posts, socialgraph } from "@fanfare/contracts";
 import type { PromiseClient } from "@fanfare/runtime";
 import type { Tokens } from "../auth.js";
-import { authenticate, currentUserId } from "../http/authenticate.js";
+import { authenticate, currentUserId, identifyIfPossible } from "../http/authenticate.js";
 import type { RecentWrites } from "../http/recent-writes.js";
 import { badRequest, sendProblem } from "../http/problems.js";
 import { jsonObject, parse, queryInteger, uuid } from "../http/validation.js";
@@ -49,6 +49,7 @@ export function apiRouter(downstreams: Downstreams, tokens: Tokens, recentWrites
   const { socialGraph, posts, feed } = downstreams;
   const router = Router();
   const authed = authenticate(tokens, recentWrites);
+  const identified = identifyIfPossible(tokens, recentWrites);
 
   router.post("/login", async (req, res) => {
     const body = parse(schemas.login, req.body, "body");
@@ -70,13 +71,13 @@ export function apiRouter(downstreams: Downstreams, tokens: Tokens, recentWrites
     res.json({ user_id: user!.id });
   });
 
-  router.get("/user/get/:id", async (req, res) => {
+  router.get("/user/get/:id", identified, async (req, res) => {
     const { id } = parse(schemas.idParam, req.params, "path");
     const { user } = await socialGraph.getUser({ userId: id });
     res.json(toUserJson(user!));
   });
 
-  router.get("/user/search", async (req, res) => {
+  router.get("/user/search", identified, async (req, res) => {
     const query = parse(schemas.search, req.query, "query");
     const { users } = await socialGraph.searchUsers({ firstNamePrefix: query.first_name, lastNamePrefix: query.last_name, limit: 0 });
     res.json(users.map(toUserJson));
@@ -114,7 +115,7 @@ export function apiRouter(downstreams: Downstreams, tokens: Tokens, recentWrites
     res.status(200).end();
   });
 
-  router.get("/post/get/:id", async (req, res) => {
+  router.get("/post/get/:id", identified, async (req, res) => {
     const { id } = parse(schemas.idParam, req.params, "path");
     const { post } = await posts.getPost({ postId: id });
     res.json(toPostJson(post!));
