@@ -84,7 +84,9 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
     await flush();
     await eventually(async () => {
       const progress = await feedClient.getFanoutProgress({ postId: news.id });
-      expect(progress).to.include({ chunked: true, chunksTotal: Math.ceil(fans.length / CHUNK), done: true, timelinesWritten: fans.length });
+      expect(progress).to.include({ chunked: true, chunksTotal: Math.ceil(fans.length / CHUNK), done: true });
+      // A fan whose follow event was handled after the post already has it from the follow backfill.
+      expect(progress.timelinesWritten).to.be.within(1, fans.length);
     });
     for (const fan of fans) {
       expect(await m.feed.store.timelinePostIds(fan)).to.include(news.id);
