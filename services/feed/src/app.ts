@@ -99,4 +99,4 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
   };
 }
 
-export { loadFeedConfig } from "./config.js";
+export { loadFeedConfig, feedEnv } from "./config.js";

@@ -130,4 +130,4 @@ function closeHttpServer(server: Server, deadlineMs: number): Promise<void> {
     server.closeIdleConnections();
   });
 }
-export { loadGatewayConfig } from "./config.js";
+export { loadGatewayConfig, gatewayEnv } from "./config.js";

@@ -16,4 +16,4 @@ export function startPosts(config: PgServiceConfig): Promise<RunningPgService> {
     bind: (database) => [postsBinding(new Posts(new PostsRepository(database)))],
   });
 }
-export { loadPostsConfig } from "./config.js";
+export { loadPostsConfig, postsEnv } from "./config.js";

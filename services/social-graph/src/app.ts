@@ -19,4 +19,4 @@ export function startSocialGraph(config: SocialGraphConfig): Promise<RunningPgSe
     bind: (database) => [socialGraphBinding(new SocialGraph(new UsersRepository(database), new FriendshipsRepository(database, celebrityRule)))],
   });
 }
-export { loadSocialGraphConfig } from "./config.js";
+export { loadSocialGraphConfig, socialGraphEnv } from "./config.js";
