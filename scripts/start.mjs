@@ -46,8 +46,30 @@ runScript(async () => {
   }
   const port = process.env.GATEWAY_PORT ?? "8083";
   await waitForReady(`http://127.0.0.1:${port}/readyz`);
+  await loadDemoDataOnce(`http://127.0.0.1:${port}`);
   say(`Fanfare is up: http://localhost:${port}  (API docs: http://localhost:${port}/docs, Ctrl-C stops)`);
 });
+
+/**
+ * On the first start of a checkout, a small demo data set (init-system with a fixed seed), so a
+ * newcomer's first feed is not empty. FANFARE_NO_DEMO_DATA=1 skips it; so does a failure (said, not fatal).
+ */
+async function loadDemoDataOnce(url) {
+  const marker = `${repoRoot}/.fanfare/demo-data-loaded`;
+  if (process.env.FANFARE_NO_DEMO_DATA || existsSync(marker)) return;
+  say("first start: loading a small demo data set (skip with FANFARE_NO_DEMO_DATA=1)");
+  const ok = await new Promise((resolve) => {
+    const child = spawn(process.execPath, ["tools/dist/init-system.js", "--users", "20", "--max-friends", "8", "--max-posts", "4", "--seed", "1", "--url", url], {
+      cwd: repoRoot,
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    child.on("exit", (code) => resolve(code === 0));
+    child.on("error", () => resolve(false));
+  });
+  if (!ok) return say("demo data could not be loaded completely; the system runs without it");
+  mkdirSync(`${repoRoot}/.fanfare`, { recursive: true });
+  writeFileSync(marker, new Date().toISOString());
+}
 
 /** Per-service database: the database name of PG_PRIMARY_URL / PG_REPLICA_URL is the service's own. */
 function databaseUrls(database, replicaUrl) {
