@@ -12,7 +12,8 @@ import { HealthImplementation } from "grpc-health-check";
 import { descriptorSetPath } from "@fanfare/contracts";
 import { ServiceError } from "./errors.js";
 import { newRequestId, REQUEST_ID_KEY, runWithRequestContext, sanitizeRequestId, type Logger, type RequestContext } from "./logger.js";
-import { counter, histogram, LATENCY_BUCKETS } from "./metrics.js";
+import type { Closer } from "./lifecycle.js";
+import { counter, histogram, LATENCY_BUCKETS, startMetricsServer } from "./metrics.js";
 import { decodeLsns, encodeLsns, MIN_LSN_KEY, WRITTEN_LSN_KEY } from "./lsn.js";
 import { isConnectionError } from "./pg.js";
 import { addReflection, DescriptorIndex } from "./reflection.js";
@@ -76,6 +77,31 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       for (const name of ["", ...serviceNames]) health.setStatus(name, serving ? "SERVING" : "NOT_SERVING");
     },
     shutdown: (deadlineMs) => shutdownGracefully(server, deadlineMs),
+  };
+}
+
+export interface ServingGrpc {
+  port: number;
+  metricsPort: number;
+  /** The first shutdown steps: health NOT_SERVING, then stop taking calls and finish in-flight ones. */
+  drainSteps: Closer[];
+  /** The last shutdown step: the /metrics endpoint. */
+  metricsStep: Closer;
+}
+
+/** A gRPC service's front: the server (health, reflection) and its /metrics endpoint, marked SERVING. */
+export async function serveGrpc(options: GrpcServerOptions & { metricsPort: number; shutdownDeadlineMs: number }): Promise<ServingGrpc> {
+  const server = await startGrpcServer(options);
+  const metrics = await startMetricsServer(options.metricsPort);
+  server.setServing(true);
+  return {
+    port: server.port,
+    metricsPort: metrics.port,
+    drainSteps: [
+      { name: "health", close: () => server.setServing(false) },
+      { name: "grpc", close: () => server.shutdown(options.shutdownDeadlineMs) },
+    ],
+    metricsStep: { name: "metrics", close: () => metrics.close() },
   };
 }
 

@@ -1,10 +1,9 @@
 import { z } from "zod";
 import { commonEnv, env } from "./config.js";
 import type { ServiceBinding } from "./grpc-server.js";
-import { startGrpcServer } from "./grpc-server.js";
+import { serveGrpc } from "./grpc-server.js";
 import { closeAll } from "./lifecycle.js";
 import { createLogger, type Logger } from "./logger.js";
-import { startMetricsServer } from "./metrics.js";
 import { connectNats, drainNats, ensureStream } from "./nats.js";
 import { startOutboxRelay } from "./outbox.js";
 import { DatabaseRouter } from "./db-router.js";
@@ -75,23 +74,27 @@ export async function startPgService(options: {
   database.start();
 
   const relay = startOutboxRelay({ pool: primary, connectionString: config.PG_PRIMARY_URL, server: database.server, nats, logger });
-  const server = await startGrpcServer({ bindings: options.bind(database), host: config.GRPC_HOST, port: config.GRPC_PORT, logger });
-  const metrics = await startMetricsServer(config.METRICS_PORT);
-  server.setServing(true);
+  const grpc = await serveGrpc({
+    bindings: options.bind(database),
+    host: config.GRPC_HOST,
+    port: config.GRPC_PORT,
+    metricsPort: config.METRICS_PORT,
+    shutdownDeadlineMs: config.SHUTDOWN_DEADLINE_MS,
+    logger,
+  });
 
   return {
-    port: server.port,
-    metricsPort: metrics.port,
+    port: grpc.port,
+    metricsPort: grpc.metricsPort,
     logger,
     flushOutbox: () => relay.flush(),
     stop: () =>
       closeAll(
         [
-          { name: "health", close: () => server.setServing(false) },
-          { name: "grpc", close: () => server.shutdown(config.SHUTDOWN_DEADLINE_MS) },
+          ...grpc.drainSteps,
           { name: "outbox relay", close: () => relay.stop() },
           { name: "nats", close: () => drainNats(nats) },
-          { name: "metrics", close: () => metrics.close() },
+          grpc.metricsStep,
           { name: "replica health", close: () => database.stop() },
           { name: "postgres", close: async () => void (await Promise.all([primary.end(), replica !== primary && replica.end()])) },
         ],

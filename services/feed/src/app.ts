@@ -6,8 +6,7 @@ import {
   createGrpcClient,
   createLogger,
   drainNats,
-  startGrpcServer,
-  startMetricsServer,
+  serveGrpc,
   type Logger,
 } from "@fanfare/runtime";
 import type { FeedConfig } from "./config.js";
@@ -70,13 +69,18 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
     logger,
   });
   const resync = config.FEED_SYNC_INTERVAL_MS > 0 ? reconciler.start(config.FEED_SYNC_INTERVAL_MS) : undefined;
-  const server = await startGrpcServer({ bindings: [feedBinding(reader, progress)], host: config.GRPC_HOST, port: config.GRPC_PORT, logger });
-  const metrics = await startMetricsServer(config.METRICS_PORT);
-  server.setServing(true);
+  const grpc = await serveGrpc({
+    bindings: [feedBinding(reader, progress)],
+    host: config.GRPC_HOST,
+    port: config.GRPC_PORT,
+    metricsPort: config.METRICS_PORT,
+    shutdownDeadlineMs: config.SHUTDOWN_DEADLINE_MS,
+    logger,
+  });
 
   return {
-    port: server.port,
-    metricsPort: metrics.port,
+    port: grpc.port,
+    metricsPort: grpc.metricsPort,
     logger,
     store,
     reconciler,
@@ -84,13 +88,12 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
     stop: () =>
       closeAll(
         [
-          { name: "health", close: () => server.setServing(false) },
-          { name: "grpc", close: () => server.shutdown(config.SHUTDOWN_DEADLINE_MS) },
+          ...grpc.drainSteps,
           { name: "event consumers", close: async () => void (await Promise.all(consumers.map((consumer) => consumer.stop()))) },
           { name: "reconciler", close: () => resync?.stop() },
           { name: "celebrity list", close: () => [celebrityEvents, celebrityRefresh].forEach((task) => task.stop()) },
           { name: "nats", close: () => drainNats(nats) },
-          { name: "metrics", close: () => metrics.close() },
+          grpc.metricsStep,
           { name: "redis", close: async () => void (await redis.quit()) },
           { name: "clients", close: () => [socialGraph, postsClient].forEach((client) => client.close()) },
         ],
