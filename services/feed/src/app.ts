@@ -48,7 +48,6 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
   const progress = new FanoutProgressStore(redis);
   const source = new SourceOfTruth(socialGraph, postsClient);
   const celebrities = new CelebrityDirectory(source, logger);
-  await celebrities.refresh();
   const builder = new TimelineBuilder(store, source, config.FEED_MAX_ITEMS);
   const reader = new FeedReader(store, builder, source, celebrities, config.FEED_MAX_ITEMS);
   const fanOut = new FanOut(store, source, celebrities, progress, jetStreamChunkQueue(nats, config.FEED_CONSUMER_PREFIX), natsLiveNotifier(nats), {

@@ -6,6 +6,8 @@ import type { SourceOfTruth } from "./source-of-truth.js";
  * chunks already queued for them to land.
  */
 const DEMOTED_GRACE_MS = 10 * 60_000;
+/** Retry period while social-graph cannot be reached. */
+const RETRY_MS = 1_000;
 
 /**
  * Who the celebrities are, held in memory by every feed replica: a short list, loaded from
@@ -46,11 +48,29 @@ export class CelebrityDirectory {
     return friendIds.filter((id) => this.current.has(id) || (this.demotedUntil.get(id) ?? 0) > now);
   }
 
-  /** Periodic refresh; a failed one is logged and the last known list kept. */
+  /**
+   * Loads the list now and keeps it fresh. social-graph may not be up yet (services start in any
+   * order): a failed load is logged, the last known list kept, and it is tried again within a second.
+   */
   startRefreshing(intervalMs: number): { stop: () => void } {
-    const timer = setInterval(() => {
-      this.refresh().catch((error: unknown) => this.logger.warn({ err: error }, "celebrity list refresh failed"));
-    }, intervalMs);
-    return { stop: () => clearInterval(timer) };
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const tick = async () => {
+      const ok = await this.refresh().then(
+        () => true,
+        (error: unknown) => {
+          this.logger.warn({ err: error }, "celebrity list refresh failed; retrying");
+          return false;
+        },
+      );
+      if (!stopped) timer = setTimeout(() => void tick(), ok ? intervalMs : RETRY_MS);
+    };
+    void tick();
+    return {
+      stop: () => {
+        stopped = true;
+        clearTimeout(timer);
+      },
+    };
   }
 }

@@ -1,0 +1,190 @@
+// npm run bench [-- --quick]: generates a data set, starts the mesh as separate processes on it, runs
+// every scenario, and writes BENCHMARKS.md with figures (min/median/max over repeats), ratios
+// measured in the same run, raw JSON and SVG charts under bench/results/.
+import { cpus, totalmem } from "node:os";
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
+import { ensureDatabase, migrate, createLogger } from "@fanfare/runtime";
+import { generateDataset, SIZES, BENCH_PASSWORD } from "./dataset.js";
+import { startBenchMesh } from "./mesh.js";
+import { busiestReader, celebrityFanOut, coldRebuilds, feedReads, ordinaryFanOut, timelineMemory, writes, type BenchContext } from "./scenarios.js";
+import { cdfPoints, fmt, med, svgChart, writeArtifacts } from "./report.js";
+import { percentile } from "./stats.js";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const RESULTS = `${ROOT}bench/results`;
+const logger = createLogger("bench", "warn");
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, seed: { type: "string", default: "1" }, "celebrity-followers": { type: "string" } } });
+  const mode = values.quick ? "quick" : "default";
+  const size = { ...SIZES[mode], ...(values["celebrity-followers"] ? { celebrityFollowers: Number(values["celebrity-followers"]) } : {}) };
+  const seed = Number(values.seed);
+  const timing = values.quick ? { seconds: 2, repeats: 3 } : { seconds: 8, repeats: 3 };
+  const pgBase = process.env.PG_PRIMARY_URL ?? "postgres://postgres@127.0.0.1:5432";
+  const replicaBase = process.env.PG_REPLICA_URL;
+  const url = (base: string, db: string) => Object.assign(new URL(base), { pathname: `/${db}` }).toString();
+  const dbs = { socialGraph: url(pgBase, "fanfare_bench_social_graph"), posts: url(pgBase, "fanfare_bench_posts") };
+  const redisUrl = "redis://127.0.0.1:6379/9";
+
+  step(`dataset (${mode}): ${size.users} users, ${size.minFollows}-${size.maxFollows} follows each, ${size.posts} posts`);
+  for (const [db, dir] of [[dbs.socialGraph, "social-graph"], [dbs.posts, "posts"]] as const) {
+    await ensureDatabase(db, logger);
+    await migrate(db, `${ROOT}services/${dir}/migrations`, logger);
+  }
+  const { hashPassword } = await import("@fanfare/social-graph/domain/password.js");
+  const built = await generateDataset(dbs, size, seed, await hashPassword(BENCH_PASSWORD));
+  const redis = new Redis(redisUrl);
+  await redis.flushdb();
+  redis.disconnect();
+
+  step("starting the mesh");
+  const mesh = await startBenchMesh({
+    SOCIAL_GRAPH_PG: dbs.socialGraph,
+    POSTS_PG: dbs.posts,
+    ...(replicaBase ? { SOCIAL_GRAPH_PG_REPLICA: url(replicaBase, "fanfare_bench_social_graph"), POSTS_PG_REPLICA: url(replicaBase, "fanfare_bench_posts") } : {}),
+    REDIS_URL: redisUrl,
+    FEED_CONSUMER_PREFIX: "bench",
+    FEED_SYNC_INTERVAL_MS: "0",
+    JWT_SECRET: "bench-secret-bench-secret-bench-secret!",
+  });
+  const ctx: BenchContext = {
+    mesh,
+    redisUrl,
+    graphUrl: dbs.socialGraph,
+    postsUrl: dbs.posts,
+    graphReadUrl: replicaBase ? url(replicaBase, "fanfare_bench_social_graph") : dbs.socialGraph,
+    postsReadUrl: replicaBase ? url(replicaBase, "fanfare_bench_posts") : dbs.posts,
+    ...timing,
+    password: BENCH_PASSWORD,
+  };
+  try {
+    const reader = await busiestReader(ctx);
+    step("feed reads (gateway, gRPC, floor, pull rival)");
+    const reads = await feedReads(ctx, reader, [16, 64]);
+    step("memory per timeline entry");
+    const memory = await timelineMemory(redisUrl);
+    step("writes");
+    const writeResults = await writes(ctx, reader);
+    step("cold rebuilds");
+    const rebuilds = await coldRebuilds(ctx, reader, values.quick ? 20 : 50);
+    step("ordinary fan-out");
+    const ordinary = await ordinaryFanOut(ctx, 200, values.quick ? 10 : 30);
+    step(`celebrity fan-out to ${size.celebrityFollowers} followers`);
+    const celebrity = await celebrityFanOut(ctx, size.celebrityFollowers, reader);
+    const report = { mode, size, seed, built, machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) }, replica: Boolean(replicaBase), reads, memory, writes: writeResults, rebuilds, ordinary, celebrity };
+    writeReport(report);
+  } finally {
+    await mesh.stop();
+  }
+}
+
+function step(message: string): void {
+  process.stdout.write(`[bench] ${message}\n`);
+}
+
+type Report = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function writeReport(r: Report): void {
+  const rps = (list: { rps: number }[]) => list.map((x) => x.rps);
+  const p50 = (list: { p50: number }[]) => list.map((x) => x.p50);
+  const p99 = (list: { p99: number }[]) => list.map((x) => x.p99);
+  const row = (name: string, list: { rps: number; p50: number; p99: number }[]) => `| ${name} | ${fmt(rps(list), 0)} | ${fmt(p50(list))} | ${fmt(p99(list))} |`;
+  const sections: string[] = [];
+  for (const [c, byKind] of Object.entries(r.reads as Record<string, Record<string, { rps: number; p50: number; p99: number; samples?: number[] }[]>>)) {
+    const ratioFloor = med(rps(byKind.gateway!)) / med(rps(byKind.floor!));
+    const ratioPull = med(rps(byKind.gateway!)) / med(rps(byKind.pull!));
+    sections.push(`### ${c} connections
+
+| path | req/s | p50 ms | p99 ms |
+|---|---|---|---|
+${row("gateway `GET /post/feed?limit=10`", byKind.gateway!)}
+${row("feed gRPC `GetFeed` (direct)", byKind.grpc!)}
+${row("floor: bare Node + ioredis", byKind.floor!)}
+${row("pull rival: SQL fan-out on read (replica)", byKind.pull!)}
+
+gateway / floor = **${ratioFloor.toFixed(2)}x**, gateway / pull = **${ratioPull.toFixed(2)}x** (medians of req/s)`);
+  }
+  const grpcSamples = (r.reads["64"].grpc as { samples: number[] }[]).flatMap((x) => x.samples);
+  const pullSamples = (r.reads["64"].pull as { samples: number[] }[]).flatMap((x) => x.samples);
+  const c = r.celebrity;
+  const md = `# Benchmarks
+
+Generated by \`npm run bench${r.mode === "quick" ? " -- --quick" : ""}\`; do not edit by hand. Every figure is the median with
+(min-max) over ${r.reads["16"].gateway.length} repeated runs unless it says otherwise; ratios compare medians measured in this run.
+
+- machine: ${r.machine.cpus} cores (${r.machine.model}), ${r.machine.memoryGiB} GiB; load generator, services, PostgreSQL, Redis and NATS share it
+- data set (${r.mode}, seed ${r.seed}): ${r.size.users} users following ${r.size.minFollows}-${r.size.maxFollows} others (skewed: a few have many followers), ${r.size.posts} posts; built in SQL in ${r.built.seconds.users.toFixed(1)} s (users) + ${r.built.seconds.follows.toFixed(1)} s (follows) + ${r.built.seconds.posts.toFixed(1)} s (posts)
+- PostgreSQL replica: ${r.replica ? "yes (reads of the services and the pull rival go to it)" : "no (everything on the leader)"}
+
+## Feed reads (warm cache, the reader following the most people)
+
+${sections.join("\n\n")}
+
+![feed read latency](bench/results/feed-latency.svg)
+
+## Memory
+
+| timeline encoding | Redis bytes per entry at 1000 entries |
+|---|---|
+| Fanfare: score 0, 16-byte binary UUIDv7 members (${r.memory.compactEncoding}) | **${r.memory.compact.toFixed(1)}** |
+| default sorted set, UUID strings, ms scores (${r.memory.naiveEncoding}) | ${r.memory.naive.toFixed(1)} |
+
+## Writes
+
+| path | req/s | p50 ms | p99 ms |
+|---|---|---|---|
+${row("gateway `POST /post/create` (16 connections)", r.writes)}
+
+## Cold rebuild (the reader's timeline dropped, then one GetFeed; ${r.rebuilds.length} rounds)
+
+p50 **${percentile(r.rebuilds, 0.5).toFixed(1)} ms**, p99 **${percentile(r.rebuilds, 0.99).toFixed(1)} ms**, max ${Math.max(...r.rebuilds).toFixed(1)} ms
+
+## Ordinary fan-out (author with ${r.ordinary.followers} active followers; post created -> in every follower's timeline; ${r.ordinary.latencies.length} posts)
+
+p50 **${percentile(r.ordinary.latencies, 0.5).toFixed(1)} ms**, p99 **${percentile(r.ordinary.latencies, 0.99).toFixed(1)} ms**
+
+## Celebrity fan-out ("Lady Gaga", ${c.fans} active followers)
+
+- full delivery (post created -> last chunk landed): **${(c.durationMs / 1000).toFixed(2)} s** (one run; setting up the followers took ${c.setupSeconds.toFixed(1)} s)
+- timeline inserts/s: **${Math.round(c.insertsPerSecond)}**; redis-benchmark pipelined ZADD (-P 16) in the same run: ${Math.round(c.zaddRate)}/s -> **${((100 * c.insertsPerSecond) / c.zaddRate).toFixed(1)}%** of it
+- feed reads (gateway, 16 connections) idle: p99 ${c.idle.p99.toFixed(1)} ms, ${Math.round(c.idle.rps)} req/s; during the fan-out: p99 ${c.during.p99.toFixed(1)} ms, ${Math.round(c.during.rps)} req/s -> **${(c.during.p99 / c.idle.p99).toFixed(2)}x** idle p99
+
+![celebrity fan-out progress](bench/results/celebrity-progress.svg)
+
+## Targets
+
+| target | measured | met |
+|---|---|---|
+| gateway feed >= 0.5x the floor at 64 connections | ${(med(rps(r.reads["64"].gateway)) / med(rps(r.reads["64"].floor))).toFixed(2)}x | ${med(rps(r.reads["64"].gateway)) / med(rps(r.reads["64"].floor)) >= 0.5 ? "yes" : "no"} |
+| gateway feed p99 <= 10 ms at 64 connections | ${med(p99(r.reads["64"].gateway)).toFixed(1)} ms | ${med(p99(r.reads["64"].gateway)) <= 10 ? "yes" : "no"} |
+| >= 20x the pull rival | ${(med(rps(r.reads["64"].gateway)) / med(rps(r.reads["64"].pull))).toFixed(2)}x | ${med(rps(r.reads["64"].gateway)) / med(rps(r.reads["64"].pull)) >= 20 ? "yes" : "no"} |
+| celebrity delivered in <= 5 s (at 1M followers) | ${(c.durationMs / 1000).toFixed(2)} s at ${c.fans} | ${c.fans >= 1_000_000 && c.durationMs <= 5000 ? "yes" : "no"} |
+| >= 25% of redis-benchmark ZADD | ${((100 * c.insertsPerSecond) / c.zaddRate).toFixed(1)}% | ${c.insertsPerSecond / c.zaddRate >= 0.25 ? "yes" : "no"} |
+| feed p99 during fan-out <= 2x idle | ${(c.during.p99 / c.idle.p99).toFixed(2)}x | ${c.during.p99 <= 2 * c.idle.p99 ? "yes" : "no"} |
+| <= 24 bytes per timeline entry | ${r.memory.compact.toFixed(1)} | ${r.memory.compact <= 24 ? "yes" : "no"} |
+| ordinary fan-out p99 <= 50 ms | ${percentile(r.ordinary.latencies, 0.99).toFixed(1)} ms | ${percentile(r.ordinary.latencies, 0.99) <= 50 ? "yes" : "no"} |
+| cold rebuild p99 <= 50 ms | ${percentile(r.rebuilds, 0.99).toFixed(1)} ms | ${percentile(r.rebuilds, 0.99) <= 50 ? "yes" : "no"} |
+
+Raw results: \`bench/results/results.json\`.
+`;
+  writeArtifacts(RESULTS, {
+    "results.json": JSON.stringify({ ...r, reads: Object.fromEntries(Object.entries(r.reads as Record<string, Record<string, { samples?: number[] }[]>>).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([kind, list]) => [kind, list.map(({ samples: _, ...rest }) => rest)]))])) }, null, 2),
+    "feed-latency.svg": svgChart("Feed read latency, 64 concurrent callers (CDF)", "latency ms", "share of requests", [
+      { name: "feed gRPC GetFeed", points: cdfPoints(grpcSamples) },
+      { name: "pull rival (SQL)", points: cdfPoints(pullSamples) },
+    ]),
+    "celebrity-progress.svg": svgChart(`Celebrity fan-out to ${c.fans} followers`, "seconds since the post", "timelines written", [{ name: "timelines written", points: c.progress.map((p: { t: number; written: number }) => [p.t, p.written]) }]),
+  });
+  writeFileSync(`${ROOT}BENCHMARKS.md`, md);
+  step(`report written: BENCHMARKS.md, bench/results/`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`);
+    process.exit(1);
+  },
+);

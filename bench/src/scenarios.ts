@@ -1,0 +1,265 @@
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { connect } from "nats";
+import { events, feed, posts as postsContracts } from "@fanfare/contracts";
+import { createGrpcClient } from "@fanfare/runtime";
+import { callLoad, httpLoad, type LoadResult } from "./load.js";
+import type { BenchMesh } from "./mesh.js";
+import { percentile } from "./stats.js";
+
+const run = promisify(execFile);
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+export interface BenchContext {
+  mesh: BenchMesh;
+  redisUrl: string;
+  graphUrl: string;
+  postsUrl: string;
+  /** Reads in the pull rival go here: the replica when there is one. */
+  graphReadUrl: string;
+  postsReadUrl: string;
+  seconds: number;
+  repeats: number;
+  password: string;
+}
+
+async function login(ctx: BenchContext, userId: string): Promise<string> {
+  const response = await fetch(`${ctx.mesh.gatewayUrl}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id: userId, password: ctx.password }) });
+  if (!response.ok) throw new Error(`login of ${userId}: ${response.status}`);
+  return ((await response.json()) as { token: string }).token;
+}
+
+async function repeat(times: number, measure: () => Promise<LoadResult>): Promise<LoadResult[]> {
+  const results: LoadResult[] = [];
+  for (let i = 0; i < times; i++) results.push(await measure());
+  return results;
+}
+
+/** The reader of the feed-read scenarios: the user following the most people. */
+export async function busiestReader(ctx: BenchContext): Promise<string> {
+  const db = new pg.Client({ connectionString: ctx.graphUrl });
+  await db.connect();
+  try {
+    return (await db.query<{ id: string }>("SELECT id FROM users ORDER BY friend_count DESC, id LIMIT 1")).rows[0]!.id;
+  } finally {
+    await db.end();
+  }
+}
+
+/** Feed reads at each concurrency: gateway, gRPC GetFeed, the floor, and the pull rival; same reader. */
+export async function feedReads(ctx: BenchContext, reader: string, concurrencies: number[]) {
+  const token = await login(ctx, reader);
+  const feedClient = createGrpcClient(feed.FeedServiceClient, ctx.mesh.addresses.feed);
+  await feedClient.getFeed({ userId: reader, offset: 0, limit: 10 }); // warm: builds the timeline
+  const floor = await startFloor(ctx.redisUrl);
+  const pull = await pullRival(ctx, reader);
+  try {
+    const byConcurrency: Record<number, Record<string, LoadResult[]>> = {};
+    for (const c of concurrencies) {
+      byConcurrency[c] = {
+        gateway: await repeat(ctx.repeats, () => httpLoad({ url: `${ctx.mesh.gatewayUrl}/post/feed?limit=10`, connections: c, seconds: ctx.seconds, headers: { authorization: `Bearer ${token}` } })),
+        grpc: await repeat(ctx.repeats, () => callLoad(() => feedClient.getFeed({ userId: reader, offset: 0, limit: 10 }), c, ctx.seconds)),
+        floor: await repeat(ctx.repeats, () => httpLoad({ url: `${floor.url}/feed?user=${reader}`, connections: c, seconds: ctx.seconds })),
+        pull: await repeat(ctx.repeats, () => callLoad(pull.query, c, ctx.seconds)),
+      };
+    }
+    return byConcurrency;
+  } finally {
+    feedClient.close();
+    floor.stop();
+    await pull.close();
+  }
+}
+
+async function startFloor(redisUrl: string): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [`${ROOT}bench/dist/floor-server.js`], { env: { ...process.env, REDIS_URL: redisUrl }, stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve));
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
+}
+
+/**
+ * The pull rival: fan-out on read in SQL, as the original's fallback and most homework solutions do
+ * it: the reader's friends, then their newest posts through posts_author_recent, on the replica.
+ */
+async function pullRival(ctx: BenchContext, reader: string) {
+  const graph = new pg.Pool({ connectionString: ctx.graphReadUrl, max: 32 });
+  const postsDb = new pg.Pool({ connectionString: ctx.postsReadUrl, max: 32 });
+  return {
+    query: async () => {
+      const friends = (await graph.query<{ friend_id: string }>("SELECT friend_id FROM friendships WHERE user_id = $1", [reader])).rows.map((r) => r.friend_id);
+      await postsDb.query("SELECT id, author_id, text FROM posts WHERE author_id = ANY($1::uuid[]) ORDER BY id DESC LIMIT 10", [friends]);
+    },
+    close: async () => {
+      await Promise.all([graph.end(), postsDb.end()]);
+    },
+  };
+}
+
+/** Redis bytes per timeline entry at 1000 entries: ours (score 0, 16-byte ids) against the default encoding with UUID strings. */
+export async function timelineMemory(redisUrl: string): Promise<{ compact: number; compactEncoding: string; naive: number; naiveEncoding: string }> {
+  const redis = new Redis(redisUrl);
+  try {
+    const base = Date.now();
+    const compact: (number | Buffer)[] = [0, Buffer.from([0])];
+    const naive: (number | string)[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const bytes = Buffer.alloc(16);
+      bytes.writeUIntBE(base + i, 0, 6);
+      bytes.set(Buffer.from(randomUUID().replace(/-/g, ""), "hex").subarray(6), 6);
+      compact.push(0, bytes);
+      naive.push(base + i, randomUUID());
+    }
+    const [compactKey, naiveKey] = [`bench:mem:compact:${randomUUID()}`, `bench:mem:naive:${randomUUID()}`];
+    await redis.call("ZADD", compactKey, ...compact);
+    const [, listpackLimit] = (await redis.config("GET", "zset-max-listpack-entries")) as [string, string];
+    await redis.config("SET", "zset-max-listpack-entries", "128"); // the default: what an untuned Redis does
+    await redis.call("ZADD", naiveKey, ...naive);
+    await redis.config("SET", "zset-max-listpack-entries", listpackLimit);
+    const usage = async (key: string) => Number(await redis.call("MEMORY", "USAGE", key, "SAMPLES", "0")) / 1000;
+    const result = {
+      compact: await usage(compactKey),
+      compactEncoding: String(await redis.call("OBJECT", "ENCODING", compactKey)),
+      naive: await usage(naiveKey),
+      naiveEncoding: String(await redis.call("OBJECT", "ENCODING", naiveKey)),
+    };
+    await redis.del(compactKey, naiveKey);
+    return result;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** POST /post/create through the gateway. */
+export async function writes(ctx: BenchContext, author: string): Promise<LoadResult[]> {
+  const token = await login(ctx, author);
+  return repeat(ctx.repeats, () =>
+    httpLoad({ url: `${ctx.mesh.gatewayUrl}/post/create`, method: "POST", connections: 16, seconds: ctx.seconds, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ text: "bench write" }) }),
+  );
+}
+
+/** Cold rebuild: the reader's timeline dropped, then one GetFeed; repeated. Latencies in ms. */
+export async function coldRebuilds(ctx: BenchContext, reader: string, rounds: number): Promise<number[]> {
+  const redis = new Redis(ctx.redisUrl);
+  const feedClient = createGrpcClient(feed.FeedServiceClient, ctx.mesh.addresses.feed);
+  try {
+    const latencies: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      await redis.del(`tl:{${reader}}`, `fr:{${reader}}`);
+      const started = performance.now();
+      await feedClient.getFeed({ userId: reader, offset: 0, limit: 10 });
+      latencies.push(performance.now() - started);
+    }
+    return latencies;
+  } finally {
+    feedClient.close();
+    redis.disconnect();
+  }
+}
+
+/** Ordinary fan-out: an author with about `followers` followers (all active) posts; time until every timeline has it. */
+export async function ordinaryFanOut(ctx: BenchContext, targetFollowers: number, rounds: number): Promise<{ author: string; followers: number; latencies: number[] }> {
+  const db = new pg.Client({ connectionString: ctx.graphUrl });
+  await db.connect();
+  const { rows } = await db.query<{ id: string; follower_count: number }>("SELECT id, follower_count FROM users WHERE NOT celebrity ORDER BY abs(follower_count - $1), id LIMIT 1", [targetFollowers]);
+  const author = rows[0]!;
+  const followers = (await db.query<{ user_id: string }>("SELECT user_id FROM friendships WHERE friend_id = $1", [author.id])).rows.map((r) => r.user_id);
+  await db.end();
+  const feedClient = createGrpcClient(feed.FeedServiceClient, ctx.mesh.addresses.feed);
+  const postsClient = createGrpcClient(postsContracts.PostsServiceClient, ctx.mesh.addresses.posts);
+  const redis = new Redis(ctx.redisUrl);
+  try {
+    for (let i = 0; i < followers.length; i += 50) await Promise.all(followers.slice(i, i + 50).map((f) => feedClient.getFeed({ userId: f, offset: 0, limit: 1 })));
+    const latencies: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const started = performance.now();
+      const { post } = await postsClient.createPost({ authorUserId: author.id, text: `fan-out ${i}` });
+      const member = Buffer.from(post!.id.replace(/-/g, ""), "hex");
+      for (;;) {
+        const pipeline = redis.pipeline();
+        for (const f of followers) pipeline.zscore(`tl:{${f}}`, member);
+        const scores = (await pipeline.exec()) ?? [];
+        if (scores.every(([, score]) => score !== null)) break;
+      }
+      latencies.push(performance.now() - started);
+    }
+    return { author: author.id, followers: followers.length, latencies };
+  } finally {
+    feedClient.close();
+    postsClient.close();
+    redis.disconnect();
+  }
+}
+
+/**
+ * Celebrity fan-out: a star with `fans` active followers posts; time to full delivery (from the
+ * post's creation to the last chunk), progress over time, feed-read p99 during it against idle, and
+ * timeline inserts/s against redis-benchmark's pipelined ZADD measured in the same run.
+ */
+export async function celebrityFanOut(ctx: BenchContext, fans: number, reader: string) {
+  const star = randomUUID();
+  const graph = new pg.Client({ connectionString: ctx.graphUrl });
+  await graph.connect();
+  const setup = performance.now();
+  await graph.query("INSERT INTO users (id, first_name, second_name, password_hash, follower_count, celebrity) VALUES ($1, 'Lady', 'Gaga', 'x', $2, true)", [star, fans]);
+  const { rows } = await graph.query<{ user_id: string }>(
+    `WITH f AS (INSERT INTO users (id, first_name, second_name, password_hash, friend_count) SELECT gen_random_uuid(), 'Fan', 'Fan', 'x', 1 FROM generate_series(1, $1) RETURNING id)
+     INSERT INTO friendships (user_id, friend_id) SELECT id, $2 FROM f RETURNING user_id`,
+    [fans, star],
+  );
+  await graph.end();
+  const redis = new Redis(ctx.redisUrl);
+  for (let i = 0; i < rows.length; i += 10_000) {
+    const pipeline = redis.pipeline();
+    for (const { user_id } of rows.slice(i, i + 10_000)) {
+      pipeline.zadd(`tl:{${user_id}}`, 0, Buffer.from([0])).expire(`tl:{${user_id}}`, 86_400).sadd(`fr:{${user_id}}`, star).expire(`fr:{${user_id}}`, 86_400);
+    }
+    await pipeline.exec();
+  }
+  const setupSeconds = (performance.now() - setup) / 1000;
+  const nats = await connect({ servers: process.env.NATS_URL ?? "nats://127.0.0.1:4222" });
+  nats.publish("graph.celebrity.changed", events.CelebrityChanged.encode({ eventId: randomUUID(), userId: star, celebrity: true, followerCount: fans, occurredAt: new Date() }).finish());
+  await nats.drain();
+  await new Promise((resolve) => setTimeout(resolve, 500));
+
+  const token = await login(ctx, reader);
+  const readLoad = () => httpLoad({ url: `${ctx.mesh.gatewayUrl}/post/feed?limit=10`, connections: 16, seconds: ctx.seconds, headers: { authorization: `Bearer ${token}` } });
+  const idle = await readLoad();
+  const feedClient = createGrpcClient(feed.FeedServiceClient, ctx.mesh.addresses.feed);
+  const postsClient = createGrpcClient(postsContracts.PostsServiceClient, ctx.mesh.addresses.posts);
+  const started = performance.now();
+  const { post } = await postsClient.createPost({ authorUserId: star, text: "Hello, little monsters" });
+  const progress: { t: number; written: number }[] = [];
+  const during = readLoad();
+  let durationMs = 0;
+  for (;;) {
+    const state = await feedClient.getFanoutProgress({ postId: post!.id });
+    progress.push({ t: (performance.now() - started) / 1000, written: state.timelinesWritten });
+    if (state.done) {
+      durationMs = performance.now() - started;
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const duringReads = await during;
+  feedClient.close();
+  postsClient.close();
+  redis.disconnect();
+  const zaddRate = await redisBenchmarkZadd(ctx.redisUrl);
+  const insertsPerSecond = fans / (durationMs / 1000);
+  return { fans, setupSeconds, durationMs, insertsPerSecond, zaddRate, idle, during: duringReads, progress };
+}
+
+/** redis-benchmark's pipelined ZADD (-P 16) against the same Redis: the ceiling for timeline inserts. */
+async function redisBenchmarkZadd(redisUrl: string): Promise<number> {
+  const url = new URL(redisUrl);
+  const { stdout } = await run("redis-benchmark", ["-h", url.hostname, "-p", url.port || "6379", "-n", "200000", "-P", "16", "-r", "100000", "-t", "zadd", "--csv", "-q"]);
+  const line = stdout.split("\n").find((l) => l.includes("ZADD"));
+  return Number(line?.split(",")[1]?.replace(/"/g, "") ?? NaN);
+}
+
+export { percentile };
