@@ -44,6 +44,13 @@ describe("gateway: the OTUS REST API end to end", function () {
       expectProblem(await api(url, "/user/get/12345"), 400);
     });
 
+    it("accepts optional profile fields as absent or null", async () => {
+      const registered = await api(url, "/user/register", { method: "POST", body: { first_name: "Без", second_name: "Даты", password: "pw", birthdate: null, biography: null, city: null } });
+      expect(registered.status, JSON.stringify(registered.body)).to.equal(200);
+      const profile = await api(url, `/user/get/${registered.body.user_id}`);
+      expect(profile.body).to.include({ first_name: "Без", biography: "", city: "" }).and.not.have.property("birthdate");
+    });
+
     it("validates registration: required names, real dates, no NUL characters", async () => {
       const base = { first_name: "Имя", second_name: "Фамилия", password: "pw" };
       for (const body of [

@@ -21,14 +21,15 @@ export const FEED_MAX_OFFSET = 100_000;
 
 /** Text fields are checked for length and content by the services; here only their type. */
 const text = () => z.string({ error: "must be a string" });
-const optionalText = () => text().optional().default("");
+/** Optional text: absent or null reads as "". */
+const optionalText = () => text().nullish().transform((value) => value ?? "");
 
 const schemas = {
   login: jsonObject({ id: uuid(), password: text() }),
   register: jsonObject({
     first_name: text(),
     second_name: text(),
-    birthdate: z.iso.date({ error: "must be a date in YYYY-MM-DD format" }).optional(),
+    birthdate: z.iso.date({ error: "must be a date in YYYY-MM-DD format" }).nullish(),
     biography: optionalText(),
     city: optionalText(),
     password: text(),
