@@ -8,9 +8,14 @@ export class InvalidToken extends Error {
   override readonly name = "InvalidToken";
 }
 
+/** Verified tokens remembered, so a client's every request does not pay for an HMAC again. */
+const VERIFIED_CACHE_SIZE = 10_000;
+
 /** Signed, expiring bearer tokens whose subject is the user id. */
 export class Tokens {
   private readonly key: Uint8Array;
+  /** token -> subject and expiry (ms); only tokens that verified, and only until they expire. */
+  private readonly verified = new Map<string, { userId: string; expiresAt: number }>();
 
   constructor(
     secret: string,
@@ -31,14 +36,23 @@ export class Tokens {
 
   /** The user id in a valid token; InvalidToken for anything forged, tampered, expired or malformed. */
   async verify(token: string): Promise<string> {
+    const known = this.verified.get(token);
+    if (known && known.expiresAt > Date.now()) return known.userId;
     try {
       const { payload } = await jwtVerify(token, this.key, { algorithms: [ALGORITHM], issuer: ISSUER });
       if (typeof payload.sub !== "string" || payload.sub === "") throw new InvalidToken("token has no subject");
+      this.remember(token, payload.sub, (payload.exp ?? 0) * 1000);
       return payload.sub;
     } catch (error) {
       if (error instanceof InvalidToken) throw error;
       if (error instanceof joseErrors.JWTExpired) throw new InvalidToken("token expired");
       throw new InvalidToken("invalid token");
     }
+  }
+
+  private remember(token: string, userId: string, expiresAt: number): void {
+    this.verified.delete(token);
+    this.verified.set(token, { userId, expiresAt });
+    if (this.verified.size > VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
   }
 }

@@ -114,8 +114,9 @@ export class TimelineStore {
   async readPage(userId: string, offset: number, limit: number): Promise<TimelinePage> {
     const key = redisKeys.timeline(userId);
     const friendsKey = redisKeys.friends(userId);
+    // A pipeline, not MULTI: a read needs no atomicity, and the transaction costs two extra commands.
     const results = await this.redis
-      .multi()
+      .pipeline()
       .zcard(key)
       .zrevrangeBuffer(key, offset, offset + limit - 1)
       .smembers(friendsKey)
