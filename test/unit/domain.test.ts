@@ -2,7 +2,7 @@ import { status } from "@grpc/grpc-js";
 import { Metadata } from "@grpc/grpc-js";
 import { expect } from "chai";
 import { z } from "zod";
-import { characterLength, ConfigError, httpErrorFromGrpc, loadConfig, pageSize, requireText, ServiceError } from "@fanfare/runtime";
+import { characterLength, ConfigError, ExpiringMap, httpErrorFromGrpc, loadConfig, pageSize, requireText, ServiceError } from "@fanfare/runtime";
 
 // Domain modules are imported from the services' build output: pure logic, no I/O.
 import { prefixPattern, validateBirthdate, validateNewUser } from "@fanfare/social-graph/domain/users.js";
@@ -97,5 +97,18 @@ describe("configuration loading", () => {
 
   it("reports every problem in one message", () => {
     expect(() => loadConfig(shape, { PORT: "zero" })).to.throw(ConfigError, /PORT/);
+  });
+});
+
+describe("ExpiringMap", () => {
+  it("forgets expired entries and the least recently written past its bound", () => {
+    const map = new ExpiringMap<number>(2);
+    map.set("a", 1, Date.now() + 60_000);
+    map.set("gone", 0, Date.now() - 1);
+    expect(map.get("gone")).to.equal(undefined);
+    map.set("b", 2, Date.now() + 60_000);
+    map.set("a", 3, Date.now() + 60_000); // rewriting makes "a" the newest
+    map.set("c", 4, Date.now() + 60_000);
+    expect([map.get("a"), map.get("b"), map.get("c")]).to.deep.equal([3, undefined, 4]);
   });
 });

@@ -15,3 +15,4 @@ export * from "./pg-service.js";
 export * from "./consumer.js";
 export * from "./lsn.js";
 export * from "./db-router.js";
+export * from "./expiring-map.js";

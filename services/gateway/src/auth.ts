@@ -1,4 +1,5 @@
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { ExpiringMap } from "@fanfare/runtime";
 
 /** Written into every token and required back, so tokens of another system with the same key do not pass. */
 const ISSUER = "fanfare";
@@ -14,8 +15,8 @@ const VERIFIED_CACHE_SIZE = 10_000;
 /** Signed, expiring bearer tokens whose subject is the user id. */
 export class Tokens {
   private readonly key: Uint8Array;
-  /** token -> subject and expiry (ms); only tokens that verified, and only until they expire. */
-  private readonly verified = new Map<string, { userId: string; expiresAt: number }>();
+  /** token -> subject; only tokens that verified, and only until they expire. */
+  private readonly verified = new ExpiringMap<string>(VERIFIED_CACHE_SIZE);
 
   constructor(
     secret: string,
@@ -37,22 +38,16 @@ export class Tokens {
   /** The user id in a valid token; InvalidToken for anything forged, tampered, expired or malformed. */
   async verify(token: string): Promise<string> {
     const known = this.verified.get(token);
-    if (known && known.expiresAt > Date.now()) return known.userId;
+    if (known) return known;
     try {
       const { payload } = await jwtVerify(token, this.key, { algorithms: [ALGORITHM], issuer: ISSUER });
       if (typeof payload.sub !== "string" || payload.sub === "") throw new InvalidToken("token has no subject");
-      this.remember(token, payload.sub, (payload.exp ?? 0) * 1000);
+      this.verified.set(token, payload.sub, (payload.exp ?? 0) * 1000);
       return payload.sub;
     } catch (error) {
       if (error instanceof InvalidToken) throw error;
       if (error instanceof joseErrors.JWTExpired) throw new InvalidToken("token expired");
       throw new InvalidToken("invalid token");
     }
-  }
-
-  private remember(token: string, userId: string, expiresAt: number): void {
-    this.verified.delete(token);
-    this.verified.set(token, { userId, expiresAt });
-    if (this.verified.size > VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
   }
 }

@@ -1,4 +1,4 @@
-import { mergeLsns, type LsnByDatabase } from "@fanfare/runtime";
+import { ExpiringMap, mergeLsns, type LsnByDatabase } from "@fanfare/runtime";
 
 /**
  * How long a user's reads insist on seeing their own writes: far longer than the replica may lag
@@ -15,20 +15,13 @@ const MAX_USERS = 100_000;
  * to the same one (or accept that another gateway may serve a replica read a moment behind).
  */
 export class RecentWrites {
-  private readonly entries = new Map<string, { lsns: LsnByDatabase; until: number }>();
+  private readonly entries = new ExpiringMap<LsnByDatabase>(MAX_USERS);
 
   remember(userId: string, lsns: LsnByDatabase): void {
-    const merged = mergeLsns(this.get(userId), lsns)!;
-    this.entries.delete(userId);
-    this.entries.set(userId, { lsns: merged, until: Date.now() + REMEMBER_MS });
-    if (this.entries.size > MAX_USERS) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(userId, mergeLsns(this.get(userId), lsns)!, Date.now() + REMEMBER_MS);
   }
 
   get(userId: string): LsnByDatabase | undefined {
-    const entry = this.entries.get(userId);
-    if (!entry) return undefined;
-    if (entry.until >= Date.now()) return entry.lsns;
-    this.entries.delete(userId);
-    return undefined;
+    return this.entries.get(userId);
   }
 }
