@@ -32,7 +32,8 @@ runScript(async () => {
     if (stopping) return;
     stopping = true;
     say("stopping services");
-    await Promise.all(children.map((child) => stopChild(child)));
+    // Callers first (gateway, then feed), so nobody is left calling a service that is already gone.
+    for (const child of [...children].reverse()) await stopChild(child);
     process.exit(code);
   };
   process.on("SIGINT", () => void stopAll(0));
