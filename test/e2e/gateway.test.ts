@@ -257,6 +257,9 @@ describe("gateway: the OTUS REST API end to end", function () {
       expect(response.body.request_id).to.equal("trace-me-123");
       expect(response.headers.get("x-request-id")).to.equal("trace-me-123");
       expectProblem(await api(url, "/dialog/abc/list"), 404);
+      const badEncoding = await api(url, "/user/get/%E0%A4%A");
+      expectProblem(badEncoding, 400);
+      expect(badEncoding.body.message).to.include("percent-encoding");
     });
   });
 

@@ -45,7 +45,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     const parserError = error as BodyParserError;
     if (typeof parserError.status === "number" && parserError.status >= 400 && parserError.status < 500) {
-      return sendProblem(res, parserError.status, bodyParserMessage(parserError));
+      const message = error instanceof URIError || /decode param/i.test(String((error as Error).message)) ? "malformed percent-encoding in the URL" : bodyParserMessage(parserError);
+      return sendProblem(res, parserError.status, message);
     }
     logger.error({ err: error }, "unhandled error");
     sendProblem(res, 500, "internal error");
@@ -62,6 +63,6 @@ function bodyParserMessage(error: BodyParserError): string {
     case "charset.unsupported":
       return "request body encoding is not supported";
     default:
-      return "request body could not be read";
+      return "the request could not be read";
   }
 }
