@@ -89,17 +89,25 @@ export interface ServingGrpc {
   metricsStep: Closer;
 }
 
+/** The settings of every gRPC service's front, as its environment names them. */
+export interface GrpcFrontSettings {
+  GRPC_HOST: string;
+  GRPC_PORT: number;
+  METRICS_PORT: number;
+  SHUTDOWN_DEADLINE_MS: number;
+}
+
 /** A gRPC service's front: the server (health, reflection) and its /metrics endpoint, marked SERVING. */
-export async function serveGrpc(options: GrpcServerOptions & { metricsPort: number; shutdownDeadlineMs: number }): Promise<ServingGrpc> {
-  const server = await startGrpcServer(options);
-  const metrics = await startMetricsServer(options.metricsPort);
+export async function serveGrpc(bindings: ServiceBinding[], settings: GrpcFrontSettings, logger: Logger): Promise<ServingGrpc> {
+  const server = await startGrpcServer({ bindings, host: settings.GRPC_HOST, port: settings.GRPC_PORT, logger });
+  const metrics = await startMetricsServer(settings.METRICS_PORT);
   server.setServing(true);
   return {
     port: server.port,
     metricsPort: metrics.port,
     drainSteps: [
       { name: "health", close: () => server.setServing(false) },
-      { name: "grpc", close: () => server.shutdown(options.shutdownDeadlineMs) },
+      { name: "grpc", close: () => server.shutdown(settings.SHUTDOWN_DEADLINE_MS) },
     ],
     metricsStep: { name: "metrics", close: () => metrics.close() },
   };

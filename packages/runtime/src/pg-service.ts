@@ -74,14 +74,7 @@ export async function startPgService(options: {
   database.start();
 
   const relay = startOutboxRelay({ pool: primary, connectionString: config.PG_PRIMARY_URL, server: database.server, nats, logger });
-  const grpc = await serveGrpc({
-    bindings: options.bind(database),
-    host: config.GRPC_HOST,
-    port: config.GRPC_PORT,
-    metricsPort: config.METRICS_PORT,
-    shutdownDeadlineMs: config.SHUTDOWN_DEADLINE_MS,
-    logger,
-  });
+  const grpc = await serveGrpc(options.bind(database), config, logger);
 
   return {
     port: grpc.port,

@@ -68,14 +68,7 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
     logger,
   });
   const resync = config.FEED_SYNC_INTERVAL_MS > 0 ? reconciler.start(config.FEED_SYNC_INTERVAL_MS) : undefined;
-  const grpc = await serveGrpc({
-    bindings: [feedBinding(reader, progress)],
-    host: config.GRPC_HOST,
-    port: config.GRPC_PORT,
-    metricsPort: config.METRICS_PORT,
-    shutdownDeadlineMs: config.SHUTDOWN_DEADLINE_MS,
-    logger,
-  });
+  const grpc = await serveGrpc([feedBinding(reader, progress)], config, logger);
 
   return {
     port: grpc.port,
