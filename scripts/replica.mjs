@@ -28,7 +28,8 @@ export async function ensureLocalReplica(leaderUrl = process.env.PG_PRIMARY_URL 
     await allowReplicationConnections(version, leader);
     await ensureSlot(leader);
     if (!existsSync(`/etc/postgresql/${version}/${CLUSTER}`)) await createCluster(version);
-    if (!existsSync(`${dataDir(version)}/PG_VERSION`)) await cloneLeader(version, leader);
+    // pg_createcluster makes a stand-alone cluster; only a clone made with -R is a standby.
+    if (!existsSync(`${dataDir(version)}/standby.signal`)) await cloneLeader(version, leader);
     const authChanged = mirrorLeaderAuth(version);
     if (!(await answers("127.0.0.1", REPLICA_PORT))) await run("pg_ctlcluster", ["--skip-systemctl-redirect", version, CLUSTER, "start"]);
     else if (authChanged) await run("pg_ctlcluster", ["--skip-systemctl-redirect", version, CLUSTER, "reload"]);
@@ -80,6 +81,7 @@ async function createCluster(version) {
 /** Replaces the new cluster's own data with a copy of the leader's, set up to follow it (-R). */
 async function cloneLeader(version, leader) {
   say("cloning the leader into the replica (pg_basebackup)");
+  if (await answers("127.0.0.1", REPLICA_PORT)) await run("pg_ctlcluster", ["--skip-systemctl-redirect", version, CLUSTER, "stop", "-m", "fast"]);
   rmSync(dataDir(version), { recursive: true, force: true });
   await run("install", ["-d", "-o", "postgres", "-g", "postgres", "-m", "700", dataDir(version)]);
   await run("runuser", ["-u", "postgres", "--", "pg_basebackup", "-h", leader.hostname, "-p", leader.port || "5432", "-U", leader.username || "postgres", "-D", dataDir(version), "-R", "-S", SLOT, "-X", "stream", "-c", "fast"]);
