@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { ensureDatabase, migrate, createLogger } from "@fanfare/runtime";
-import { generateDataset, SIZES, BENCH_PASSWORD } from "./dataset.js";
+import { generateDataset, SIZES, BENCH_PASSWORD, type DatasetSize } from "./dataset.js";
 import { startBenchMesh } from "./mesh.js";
 import { busiestReader, celebrityFanOut, coldRebuilds, feedReads, ordinaryFanOut, timelineMemory, writes, type BenchContext } from "./scenarios.js";
 import { cdfPoints, fmt, med, svgChart, writeArtifacts } from "./report.js";
@@ -17,7 +17,7 @@ const RESULTS = `${ROOT}bench/results`;
 const logger = createLogger("bench", "warn");
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, seed: { type: "string", default: "1" }, "celebrity-followers": { type: "string" } } });
+  const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, seed: { type: "string", default: "1" }, "celebrity-followers": { type: "string" }, only: { type: "string" } } });
   const mode = values.quick ? "quick" : "default";
   const size = { ...SIZES[mode], ...(values["celebrity-followers"] ? { celebrityFollowers: Number(values["celebrity-followers"]) } : {}) };
   const seed = Number(values.seed);
@@ -61,24 +61,42 @@ async function main(): Promise<void> {
   };
   try {
     const reader = await busiestReader(ctx);
+    if (values.only) {
+      // One scenario, for profiling or tuning: figures on stdout, BENCHMARKS.md left alone.
+      const scenario = SCENARIOS[values.only as keyof typeof SCENARIOS];
+      if (!scenario) throw new Error(`--only takes one of: ${Object.keys(SCENARIOS).join(", ")}`);
+      step(values.only);
+      process.stdout.write(`${JSON.stringify(await scenario(ctx, reader, size, values.quick), null, 2)}\n`);
+      return;
+    }
     step("feed reads (gateway, gRPC, floor, pull rival)");
-    const reads = await feedReads(ctx, reader, [16, 64]);
+    const reads = await SCENARIOS.reads(ctx, reader);
     step("memory per timeline entry");
-    const memory = await timelineMemory(redisUrl);
+    const memory = await SCENARIOS.memory(ctx);
     step("writes");
-    const writeResults = await writes(ctx, reader);
+    const writeResults = await SCENARIOS.writes(ctx, reader);
     step("cold rebuilds");
-    const rebuilds = await coldRebuilds(ctx, reader, values.quick ? 20 : 50);
+    const rebuilds = await SCENARIOS.rebuilds(ctx, reader, size, values.quick);
     step("ordinary fan-out");
-    const ordinary = await ordinaryFanOut(ctx, 200, values.quick ? 10 : 30);
+    const ordinary = await SCENARIOS.ordinary(ctx, reader, size, values.quick);
     step(`celebrity fan-out to ${size.celebrityFollowers} followers`);
-    const celebrity = await celebrityFanOut(ctx, size.celebrityFollowers, reader);
+    const celebrity = await SCENARIOS.celebrity(ctx, reader, size);
     const report = { mode, size, seed, built, machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) }, replica: Boolean(replicaBase), reads, memory, writes: writeResults, rebuilds, ordinary, celebrity };
     writeReport(report);
   } finally {
     await mesh.stop();
   }
 }
+
+/** Every scenario, by the name `--only` takes. */
+const SCENARIOS = {
+  reads: (ctx: BenchContext, reader: string) => feedReads(ctx, reader, [16, 64]),
+  memory: (ctx: BenchContext) => timelineMemory(ctx.redisUrl),
+  writes: (ctx: BenchContext, reader: string) => writes(ctx, reader),
+  rebuilds: (ctx: BenchContext, reader: string, _size: DatasetSize, quick = false) => coldRebuilds(ctx, reader, quick ? 20 : 50),
+  ordinary: (ctx: BenchContext, _reader: string, _size: DatasetSize, quick = false) => ordinaryFanOut(ctx, 200, quick ? 10 : 30),
+  celebrity: (ctx: BenchContext, reader: string, size: DatasetSize) => celebrityFanOut(ctx, size.celebrityFollowers, reader),
+};
 
 function step(message: string): void {
   process.stdout.write(`[bench] ${message}\n`);

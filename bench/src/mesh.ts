@@ -45,8 +45,11 @@ export async function startBenchMesh(env: Record<string, string>): Promise<Bench
   return { gatewayUrl, addresses, feedMetricsUrl: `http://127.0.0.1:${feedMetrics}/metrics`, stop };
 }
 
+/** Extra node flags for every service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile a scenario. */
+const SERVICE_NODE_ARGS = (process.env.BENCH_SERVICE_NODE_ARGS ?? "").split(" ").filter(Boolean);
+
 function start(service: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, [`${ROOT}services/${service}/dist/src/main.js`], { env, stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, `${ROOT}services/${service}/dist/src/main.js`], { env, stdio: ["ignore", "ignore", "inherit"] });
   child.on("exit", (code) => {
     if (code !== 0 && code !== null) process.stderr.write(`bench: ${service} exited with code ${code}\n`);
   });

@@ -13,17 +13,32 @@ const TOMBSTONE_TTL_SECONDS = 2 * 24 * 3600;
 const POST_TTL_SECONDS = 14 * 24 * 3600;
 
 /**
- * Adds members to an existing timeline and trims it to the newest ARGV[1] posts (the built
- * marker, the lowest member, always stays). A missing timeline is left alone: its user has not
- * read lately, and the next read rebuilds it. Returns how many members were new, or -1.
+ * Adds members to each existing timeline in KEYS and trims it to the newest ARGV[1] posts (the
+ * built marker, the lowest member, always stays). A missing timeline is left alone: its user has
+ * not read lately, and the next read rebuilds it. Returns, per key, how many members were new, or -1.
+ * One call covers many users' timelines, so a fan-out costs one script run per batch, not per
+ * follower; this assumes one Redis server (a Redis Cluster would need batches split by slot).
  */
 const ADD_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local added = 0
-for i = 2, #ARGV do added = added + redis.call('ZADD', KEYS[1], 'NX', 0, ARGV[i]) end
-local excess = redis.call('ZCARD', KEYS[1]) - 1 - tonumber(ARGV[1])
-if excess > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 1, excess) end
-return added`;
+local maxItems = tonumber(ARGV[1])
+local results = {}
+for k = 1, #KEYS do
+  local key = KEYS[k]
+  if redis.call('EXISTS', key) == 0 then
+    results[k] = -1
+  else
+    local added = 0
+    for i = 2, #ARGV do added = added + redis.call('ZADD', key, 'NX', 0, ARGV[i]) end
+    if added > 0 then
+      local excess = redis.call('ZCARD', key) - 1 - maxItems
+      if excess > 0 then redis.call('ZREMRANGEBYRANK', key, 1, excess) end
+    end
+    results[k] = added
+  end
+end
+return results`;
+/** Timelines per script run: about a millisecond of Redis time, so reads queued behind it barely wait. */
+const TIMELINES_PER_SCRIPT = 250;
 
 /** Caches a post body unless the post is already known to be deleted. */
 const CACHE_POST_SCRIPT = `
@@ -45,14 +60,13 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`;
 
 interface ScriptedRedis extends Redis {
-  timelineAdd(key: string, maxItems: number, ...members: Buffer[]): Promise<number>;
+  timelinesAdd(keyCount: number, ...keysThenArgs: (string | number | Buffer)[]): Promise<number[]>;
   cachePost(key: string, body: Buffer, ttl: number): Promise<number>;
   setFriend(timelineKey: string, friendsKey: string, friendId: string, following: "0" | "1", ttl: number): Promise<number>;
   releaseLock(key: string, token: string): Promise<number>;
 }
 
 interface ScriptedPipeline extends ChainableCommander {
-  timelineAdd(key: string, maxItems: number, ...members: Buffer[]): ScriptedPipeline;
   cachePost(key: string, body: Buffer, ttl: number): ScriptedPipeline;
 }
 
@@ -82,7 +96,7 @@ export class TimelineStore {
     private readonly maxItems: number,
     private readonly activeTtlSeconds: number,
   ) {
-    redis.defineCommand("timelineAdd", { numberOfKeys: 1, lua: ADD_SCRIPT });
+    redis.defineCommand("timelinesAdd", { lua: ADD_SCRIPT });
     redis.defineCommand("cachePost", { numberOfKeys: 1, lua: CACHE_POST_SCRIPT });
     redis.defineCommand("setFriend", { numberOfKeys: 2, lua: SET_FRIEND_SCRIPT });
     redis.defineCommand("releaseLock", { numberOfKeys: 1, lua: RELEASE_LOCK_SCRIPT });
@@ -172,13 +186,12 @@ export class TimelineStore {
   async addToTimelines(userIds: string[], postIds: string[]): Promise<boolean[]> {
     if (userIds.length === 0 || postIds.length === 0) return userIds.map(() => false);
     const members = postIds.map(toBinaryId);
-    const pipeline = this.redis.pipeline() as ScriptedPipeline;
-    for (const userId of userIds) pipeline.timelineAdd(redisKeys.timeline(userId), this.maxItems, ...members);
-    const results = (await pipeline.exec()) ?? [];
-    return results.map(([error, added]) => {
-      if (error) throw error;
-      return Number(added) > 0;
-    });
+    const batches: Promise<number[]>[] = [];
+    for (let i = 0; i < userIds.length; i += TIMELINES_PER_SCRIPT) {
+      const keys = userIds.slice(i, i + TIMELINES_PER_SCRIPT).map(redisKeys.timeline);
+      batches.push(this.redis.timelinesAdd(keys.length, ...keys, this.maxItems, ...members));
+    }
+    return (await Promise.all(batches)).flat().map((added) => added > 0);
   }
 
   async removeFromTimelines(userIds: string[], postIds: string[]): Promise<void> {

@@ -10,7 +10,7 @@ const FOLLOWER_PAGE = 1_000;
 
 /** Tells connected clients that a post landed in their timeline (plain NATS, fire and forget). */
 export interface LiveNotifier {
-  postLanded(userId: string, post: posts.Post): void;
+  postLanded(userIds: string[], post: posts.Post): void;
 }
 
 /** Queues one chunk of a celebrity fan-out on the work queue (idempotent per post and chunk). */
@@ -102,19 +102,24 @@ export class FanOut {
 
   /**
    * Splits a celebrity's followers into keyset ranges of FANOUT_CHUNK_SIZE and queues one job per
-   * range; only one page of ids is in memory at a time. The post joins the celebrity's recent list
-   * first, so fans see it through the read-time merge before their chunk lands.
+   * range. social-graph returns only each range's last id, so planning a million followers reads a
+   * thousand ids, not a million. The post joins the celebrity's recent list first, so fans see it
+   * through the read-time merge before their chunk lands.
    */
   private async planChunks(post: posts.Post): Promise<void> {
     await this.store.addCelebrityPost(post.authorUserId, post.id);
     await this.progress.started(post.id);
     let chunkIndex = 0;
-    await this.forEachFollowerPage(post.authorUserId, this.settings.chunkSize, async (followers, after) => {
-      if (followers.length === 0) return;
-      await this.queueChunk({ postId: post.id, authorUserId: post.authorUserId, chunkIndex, afterFollowerId: after, lastFollowerId: followers[followers.length - 1]! });
-      chunksPublished.inc();
-      chunkIndex++;
-    });
+    let after = "";
+    for (let done = false; !done; ) {
+      const page = await this.source.followerChunkBounds(post.authorUserId, after, this.settings.chunkSize);
+      const jobs = page.bounds.map((lastFollowerId, i) => ({ postId: post.id, authorUserId: post.authorUserId, chunkIndex: chunkIndex + i, afterFollowerId: i === 0 ? after : page.bounds[i - 1]!, lastFollowerId }));
+      await Promise.all(jobs.map((job) => this.queueChunk(job)));
+      chunksPublished.inc(jobs.length);
+      chunkIndex += jobs.length;
+      after = page.bounds.at(-1) ?? after;
+      done = page.done || page.bounds.length === 0;
+    }
     await this.progress.planned(post.id, chunkIndex);
   }
 
@@ -134,19 +139,17 @@ export class FanOut {
   /** Writes the post into the followers' cached timelines; returns how many got it. */
   private async deliver(followers: string[], post: posts.Post): Promise<number> {
     const added = await this.store.addToTimelines(followers, [post.id]);
-    followers.forEach((follower, i) => {
-      if (added[i]) this.live.postLanded(follower, post);
-    });
-    const written = added.filter(Boolean).length;
-    timelineWrites.inc(written);
-    return written;
+    const landed = followers.filter((_, i) => added[i]);
+    this.live.postLanded(landed, post);
+    timelineWrites.inc(landed.length);
+    return landed.length;
   }
 
-  private async forEachFollowerPage(authorId: string, pageSize: number, write: (followers: string[], after: string) => Promise<unknown>): Promise<void> {
+  private async forEachFollowerPage(authorId: string, pageSize: number, write: (followers: string[]) => Promise<unknown>): Promise<void> {
     let after = "";
     do {
       const page = await this.source.followerPage(authorId, after, pageSize);
-      await write(page.ids, after);
+      await write(page.ids);
       after = page.next;
     } while (after !== "");
   }

@@ -44,6 +44,12 @@ export class SourceOfTruth {
     return (await this.socialGraph.listCelebrities({})).userIds;
   }
 
+  /** The last follower id of each range of `chunkSize` followers after `after`; done at the list's end. */
+  async followerChunkBounds(userId: string, after: string, chunkSize: number): Promise<{ bounds: string[]; done: boolean }> {
+    const page = await this.socialGraph.listFollowerChunkBounds({ userId, afterFollowerId: after, chunkSize, maxBounds: 0 });
+    return { bounds: page.lastFollowerIds, done: page.done };
+  }
+
   async followerPage(userId: string, after: string, pageSize: number): Promise<{ ids: string[]; next: string }> {
     const page = await this.socialGraph.listFollowers({ userId, afterFollowerId: after, pageSize });
     return { ids: page.followerIds, next: page.nextAfterFollowerId };

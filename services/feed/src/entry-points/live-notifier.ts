@@ -7,8 +7,10 @@ import type { LiveNotifier } from "../domain/fan-out.js";
 export function natsLiveNotifier(nats: NatsConnection): LiveNotifier {
   const encoder = new TextEncoder();
   return {
-    postLanded: (userId: string, post: posts.Post) => {
-      nats.publish(liveFeedSubject(userId), encoder.encode(JSON.stringify({ postId: post.id, postText: post.text, author_user_id: post.authorUserId })));
+    postLanded: (userIds: string[], post: posts.Post) => {
+      // The message is the same for every follower: encoded once per post, not once per follower.
+      const message = encoder.encode(JSON.stringify({ postId: post.id, postText: post.text, author_user_id: post.authorUserId }));
+      for (const userId of userIds) nats.publish(liveFeedSubject(userId), message);
     },
   };
 }

@@ -86,6 +86,27 @@ export class FriendshipsRepository {
     );
     return rows.map((row) => row.user_id);
   }
+
+  /**
+   * Every `chunkSize`-th follower id after `afterId` within the next `chunkSize * maxBounds`
+   * followers, plus the last one there: one index-only range scan, only the bounds leave the server.
+   */
+  async followerChunkBounds(userId: string, afterId: string | null, chunkSize: number, maxBounds: number): Promise<{ bounds: string[]; scanned: number }> {
+    const { rows } = await this.db.read<{ user_id: string; scanned: string }>(
+      `SELECT user_id, scanned FROM (
+         SELECT user_id, row_number() OVER (ORDER BY user_id) AS n, count(*) OVER () AS scanned
+         FROM (
+           SELECT user_id FROM friendships
+           WHERE friend_id = $1 AND ($2::uuid IS NULL OR user_id > $2::uuid)
+           ORDER BY user_id LIMIT $3::int * $4::int
+         ) AS page
+       ) AS ranked
+       WHERE n % $3 = 0 OR n = scanned
+       ORDER BY user_id`,
+      [userId, afterId, chunkSize, maxBounds],
+    );
+    return { bounds: rows.map((row) => row.user_id), scanned: Number(rows[0]?.scanned ?? 0) };
+  }
 }
 
 /**

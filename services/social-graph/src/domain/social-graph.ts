@@ -1,4 +1,4 @@
-import { inRequestedOrder, notFound, pageSize } from "@fanfare/runtime";
+import { inRequestedOrder, invalidArgument, notFound, pageSize } from "@fanfare/runtime";
 import type { FriendshipsRepository } from "../data-access/friendships-repository.js";
 import type { UserRow, UsersRepository } from "../data-access/users-repository.js";
 import { hashPassword, verifyPassword } from "./password.js";
@@ -15,6 +15,10 @@ import {
 const FOLLOWERS_DEFAULT_PAGE = 1_000;
 /** A bigger page holds too many ids in one message; fan-out chunks are smaller anyway. */
 const FOLLOWERS_MAX_PAGE = 10_000;
+/** Largest fan-out chunk a caller may plan: a job's followers are read in one page (FOLLOWERS_MAX_PAGE). */
+const CHUNK_SIZE_MAX = FOLLOWERS_MAX_PAGE;
+/** Follower rows one ListFollowerChunkBounds call scans at most, so a call stays well under a second. */
+const CHUNK_BOUNDS_MAX_SCAN = 200_000;
 /** Users per BatchGetUsers call; a feed page needs a few dozen. */
 export const BATCH_GET_MAX = 1_000;
 
@@ -82,5 +86,14 @@ export class SocialGraph {
     const size = pageSize(requestedSize, FOLLOWERS_DEFAULT_PAGE, FOLLOWERS_MAX_PAGE);
     const ids = await this.friendships.followersPage(userId, afterId, size);
     return { ids, next: ids.length === size ? ids[ids.length - 1]! : null };
+  }
+
+  /** The last follower id of each keyset range of `chunkSize` followers, a bounded number per call. */
+  async followerChunkBounds(userId: string, afterId: string | null, chunkSize: number, requestedBounds: number): Promise<{ bounds: string[]; done: boolean }> {
+    if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > CHUNK_SIZE_MAX) throw invalidArgument(`chunk_size must be from 1 to ${CHUNK_SIZE_MAX}`);
+    const maxScanBounds = Math.max(1, Math.floor(CHUNK_BOUNDS_MAX_SCAN / chunkSize));
+    const maxBounds = pageSize(requestedBounds, maxScanBounds, maxScanBounds);
+    const { bounds, scanned } = await this.friendships.followerChunkBounds(userId, afterId, chunkSize, maxBounds);
+    return { bounds, done: scanned < chunkSize * maxBounds };
   }
 }
