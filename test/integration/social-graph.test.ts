@@ -101,6 +101,28 @@ describe("social-graph service (gRPC, real PostgreSQL and JetStream)", function 
     expect(seen).to.deep.equal(fans.map((f) => f.id).sort());
   });
 
+  itAsCaller("splits followers into keyset chunk bounds: every chunk_size-th id and the last, paged by max_bounds", async () => {
+    const star = await register();
+    const fans = await Promise.all(Array.from({ length: 11 }, () => register()));
+    await Promise.all(fans.map((fan) => client.addFriend({ userId: fan.id, friendId: star.id })));
+    const ids = fans.map((f) => f.id).sort();
+    const bounds: string[] = [];
+    let after = "";
+    let calls = 0;
+    for (let done = false; !done; calls++) {
+      const page = await client.listFollowerChunkBounds({ userId: star.id, afterFollowerId: after, chunkSize: 3, maxBounds: 2 });
+      bounds.push(...page.lastFollowerIds);
+      after = page.lastFollowerIds.at(-1) ?? after;
+      done = page.done;
+    }
+    // Chunks of 3 over 11 followers: ends at the 3rd, 6th, 9th and 11th; two bounds per call.
+    expect(bounds).to.deep.equal([ids[2], ids[5], ids[8], ids[10]]);
+    expect(calls).to.equal(2);
+    const one = await client.listFollowerChunkBounds({ userId: star.id, afterFollowerId: "", chunkSize: 100, maxBounds: 0 });
+    expect(one).to.deep.equal({ lastFollowerIds: [ids[10]], done: true });
+    expect(await grpcCode(client.listFollowerChunkBounds({ userId: star.id, afterFollowerId: "", chunkSize: 0, maxBounds: 0 }))).to.equal("INVALID_ARGUMENT");
+  });
+
   itAsCaller("publishes friend events to GRAPH through the outbox, with Nats-Msg-Id = event id", async () => {
     const [a, b] = [await register(), await register()];
     const added = collectEvents(nats, "graph.friend.added");
