@@ -19,8 +19,11 @@ export const feedEnv = {
   FEED_CONSUMER_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default("feed"),
   /** Events handled at once by one replica. */
   FEED_EVENT_CONCURRENCY: env.positiveInt(16),
-  /** Followers per fan-out job of a celebrity's post. */
-  FANOUT_CHUNK_SIZE: env.positiveInt(1000),
+  /**
+   * Followers per fan-out job of a celebrity's post. The bench measured 62K timelines/s at 1000 and
+   * 92K/s at 5000 (fewer per-job costs); social-graph pages at most 10000 followers per call.
+   */
+  FANOUT_CHUNK_SIZE: z.coerce.number().int().min(1).max(10_000).default(5000),
   /** Chunks one replica writes at once; with the pause below, this bounds Redis write pressure. */
   FANOUT_CONCURRENCY: env.positiveInt(4),
   /** A chunk not acknowledged within this is handed to another replica (its worker died). */

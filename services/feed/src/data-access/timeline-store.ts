@@ -1,3 +1,4 @@
+import calculateSlot from "cluster-key-slot";
 import type { ChainableCommander, Redis } from "ioredis";
 import { posts } from "@fanfare/contracts";
 import type { Logger } from "@fanfare/runtime";
@@ -16,8 +17,7 @@ const POST_TTL_SECONDS = 14 * 24 * 3600;
  * Adds members to each existing timeline in KEYS and trims it to the newest ARGV[1] posts (the
  * built marker, the lowest member, always stays). A missing timeline is left alone: its user has
  * not read lately, and the next read rebuilds it. Returns, per key, how many members were new, or -1.
- * One call covers many users' timelines, so a fan-out costs one script run per batch, not per
- * follower; this assumes one Redis server (a Redis Cluster would need batches split by slot).
+ * One run covers a batch of timelines, so a fan-out costs one script run per batch, not per follower.
  */
 const ADD_SCRIPT = `
 local maxItems = tonumber(ARGV[1])
@@ -186,12 +186,31 @@ export class TimelineStore {
   async addToTimelines(userIds: string[], postIds: string[]): Promise<boolean[]> {
     if (userIds.length === 0 || postIds.length === 0) return userIds.map(() => false);
     const members = postIds.map(toBinaryId);
-    const batches: Promise<number[]>[] = [];
-    for (let i = 0; i < userIds.length; i += TIMELINES_PER_SCRIPT) {
-      const keys = userIds.slice(i, i + TIMELINES_PER_SCRIPT).map(redisKeys.timeline);
-      batches.push(this.redis.timelinesAdd(keys.length, ...keys, this.maxItems, ...members));
+    const added = new Map<string, number>();
+    await Promise.all(
+      this.scriptBatches(userIds.map(redisKeys.timeline)).map(async (keys) => {
+        const counts = await this.redis.timelinesAdd(keys.length, ...keys, this.maxItems, ...members);
+        keys.forEach((key, i) => added.set(key, counts[i]!));
+      }),
+    );
+    return userIds.map((userId) => (added.get(redisKeys.timeline(userId)) ?? 0) > 0);
+  }
+
+  /**
+   * Keys one script run may touch together: any on a single server; on a Redis Cluster only keys
+   * of one slot (there a batch is mostly one follower, correct but without the batching gain).
+   */
+  private scriptBatches(keys: string[]): string[][] {
+    const groups = new Map<number, string[]>();
+    for (const key of keys) {
+      const slot = this.redis.isCluster ? calculateSlot(key) : 0;
+      const group = groups.get(slot);
+      if (group) group.push(key);
+      else groups.set(slot, [key]);
     }
-    return (await Promise.all(batches)).flat().map((added) => added > 0);
+    const batches: string[][] = [];
+    for (const group of groups.values()) for (let i = 0; i < group.length; i += TIMELINES_PER_SCRIPT) batches.push(group.slice(i, i + TIMELINES_PER_SCRIPT));
+    return batches;
   }
 
   async removeFromTimelines(userIds: string[], postIds: string[]): Promise<void> {
