@@ -66,7 +66,9 @@ const propagateContext: Interceptor = (options, nextCall) =>
 export function createGrpcClient<C extends Client>(Ctor: GeneratedClientConstructor<C>, address: string): PromiseClient<C> {
   const client = new Ctor(address, credentials.createInsecure(), {
     interceptors: [propagateContext],
-    // Reconnect quickly after a peer restarts instead of backing off for up to two minutes.
+    // Reconnect quickly after a peer restarts instead of backing off for up to two minutes; services
+    // start in any order, so a first attempt often meets a peer still starting: retry it soon.
+    "grpc.initial_reconnect_backoff_ms": 100,
     "grpc.max_reconnect_backoff_ms": 2_000,
     "grpc.keepalive_time_ms": 30_000,
   });

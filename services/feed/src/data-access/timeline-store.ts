@@ -123,27 +123,25 @@ export class TimelineStore {
 
   /**
    * One page, newest first, with the friend set, in one round trip (a user's keys share a slot);
-   * marks the user active (timeline and friends live FEED_ACTIVE_DAYS more).
+   * marks the user active (timeline and friends live FEED_ACTIVE_DAYS more). Plain commands, not a
+   * pipeline: auto-pipelining sends the commands of every read in the same tick in one socket write,
+   * and a write is the costliest step of a warm read here.
    */
   async readPage(userId: string, offset: number, limit: number): Promise<TimelinePage> {
     const key = redisKeys.timeline(userId);
     const friendsKey = redisKeys.friends(userId);
-    // A pipeline, not MULTI: a read needs no atomicity, and the transaction costs two extra commands.
-    const results = await this.redis
-      .pipeline()
-      .zcard(key)
-      .zrevrangeBuffer(key, offset, offset + limit - 1)
-      .smembers(friendsKey)
-      .expire(key, this.activeTtlSeconds)
-      .expire(friendsKey, this.activeTtlSeconds)
-      .exec();
-    const card = Number(results?.[0]?.[1] ?? 0);
-    const members = (results?.[1]?.[1] as Buffer[] | undefined) ?? [];
+    const [card, members, friendIds] = await Promise.all([
+      this.redis.zcard(key),
+      this.redis.zrevrangeBuffer(key, offset, offset + limit - 1),
+      this.redis.smembers(friendsKey),
+      this.redis.expire(key, this.activeTtlSeconds),
+      this.redis.expire(friendsKey, this.activeTtlSeconds),
+    ]);
     return {
       exists: card > 0,
       size: Math.max(card - 1, 0),
       postIds: members.filter((member) => member.length === 16).map(fromBinaryId),
-      friendIds: (results?.[2]?.[1] as string[] | undefined) ?? [],
+      friendIds,
     };
   }
 
@@ -241,14 +239,11 @@ export class TimelineStore {
     return this.redis.smembers(redisKeys.friends(userId));
   }
 
+  /** Post bodies by id; GETs, not a pipeline, so concurrent reads share socket writes (see readPage). */
   async cachedPosts(postIds: string[]): Promise<CachedPost[]> {
-    if (postIds.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of postIds) pipeline.getBuffer(redisKeys.post(id));
-    const results = (await pipeline.exec()) ?? [];
-    return results.map(([error, value]) => {
-      if (error) throw error;
-      if (!(value instanceof Buffer)) return undefined;
+    const values = await Promise.all(postIds.map((id) => this.redis.getBuffer(redisKeys.post(id))));
+    return values.map((value) => {
+      if (!value) return undefined;
       if (value.length === 1) return "deleted";
       return posts.Post.decode(value);
     });
