@@ -71,6 +71,8 @@ export function createGrpcClient<C extends Client>(Ctor: GeneratedClientConstruc
     "grpc.initial_reconnect_backoff_ms": 100,
     "grpc.max_reconnect_backoff_ms": 2_000,
     "grpc.keepalive_time_ms": 30_000,
+    // We serve no channelz service; its per-call bookkeeping was ~2% of the feed's CPU under load.
+    "grpc.enable_channelz": 0,
   });
   const promised: Record<string, unknown> = { close: () => client.close() };
   for (const key of Object.keys(Ctor.service)) {

@@ -185,12 +185,11 @@ export class TimelineStore {
     if (userIds.length === 0 || postIds.length === 0) return userIds.map(() => false);
     const members = postIds.map(toBinaryId);
     const added = new Map<string, number>();
-    await Promise.all(
-      this.scriptBatches(userIds.map(redisKeys.timeline)).map(async (keys) => {
-        const counts = await this.redis.timelinesAdd(keys.length, ...keys, this.maxItems, ...members);
-        keys.forEach((key, i) => added.set(key, counts[i]!));
-      }),
-    );
+    // One batch at a time: a reader's command then waits behind at most one script run per writer.
+    for (const keys of this.scriptBatches(userIds.map(redisKeys.timeline))) {
+      const counts = await this.redis.timelinesAdd(keys.length, ...keys, this.maxItems, ...members);
+      keys.forEach((key, i) => added.set(key, counts[i]!));
+    }
     return userIds.map((userId) => (added.get(redisKeys.timeline(userId)) ?? 0) > 0);
   }
 
