@@ -17,7 +17,7 @@ const RESULTS = `${ROOT}bench/results`;
 const logger = createLogger("bench", "warn");
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, seed: { type: "string", default: "1" }, "celebrity-followers": { type: "string" }, only: { type: "string" } } });
+  const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, seed: { type: "string", default: "1" }, "celebrity-followers": { type: "string" }, only: { type: "string" }, "reuse-data": { type: "boolean", default: false } } });
   const mode = values.quick ? "quick" : "default";
   const size = { ...SIZES[mode], ...(values["celebrity-followers"] ? { celebrityFollowers: Number(values["celebrity-followers"]) } : {}) };
   const seed = Number(values.seed);
@@ -28,13 +28,15 @@ async function main(): Promise<void> {
   const dbs = { socialGraph: url(pgBase, "fanfare_bench_social_graph"), posts: url(pgBase, "fanfare_bench_posts") };
   const redisUrl = "redis://127.0.0.1:6379/9";
 
-  step(`dataset (${mode}): ${size.users} users, ${size.minFollows}-${size.maxFollows} follows each, ${size.posts} posts`);
+  step(`dataset (${mode}): ${size.users} users, ${size.minFollows}-${size.maxFollows} follows each, ${size.posts} posts${values["reuse-data"] ? " (reused)" : ""}`);
   for (const [db, dir] of [[dbs.socialGraph, "social-graph"], [dbs.posts, "posts"]] as const) {
     await ensureDatabase(db, logger);
     await migrate(db, `${ROOT}services/${dir}/migrations`, logger);
   }
   const { hashPassword } = await import("@fanfare/social-graph/domain/password.js");
-  const built = await generateDataset(dbs, size, seed, await hashPassword(BENCH_PASSWORD));
+  // --reuse-data (tuning runs with --only): whatever the bench databases hold, as the last run left them.
+  if (values["reuse-data"] && !values.only) throw new Error("--reuse-data is for --only runs; a full report needs a fresh data set");
+  const built = values["reuse-data"] ? undefined : await generateDataset(dbs, size, seed, await hashPassword(BENCH_PASSWORD));
   const redis = new Redis(redisUrl);
   await redis.flushdb();
   redis.disconnect();

@@ -54,6 +54,9 @@ describe("posts service (gRPC, real PostgreSQL and JetStream)", function () {
     expect(recent.posts.map((p) => p.id)).to.deep.equal([ids[4], ids[3], ids[2]]);
     const onlyA = await client.listRecentPostsByAuthors({ authorUserIds: [a], offset: 0, limit: 10 });
     expect(onlyA.posts.map((p) => p.id)).to.deep.equal([ids[5], ids[3], ids[1]]);
+    const recentIds = await client.listRecentPostIdsByAuthors({ authorUserIds: [a, b], offset: 1, limit: 3 });
+    expect(recentIds.postIds).to.deep.equal([ids[4], ids[3], ids[2]]);
+    expect(await grpcCode(client.listRecentPostIdsByAuthors({ authorUserIds: [a], offset: -1, limit: 3 }))).to.equal("INVALID_ARGUMENT");
   });
 
   itAsCaller("publishes created, updated and deleted events to POSTS with their content", async () => {

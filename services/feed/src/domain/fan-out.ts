@@ -90,13 +90,13 @@ export class FanOut {
     if (!(await this.store.timelineExists(userId))) return;
     const following = await this.source.follows(userId, friendId);
     if (!(await this.store.setFollowing(userId, friendId, following))) return;
-    const friendPosts = await this.source.recentPosts([friendId], 0, this.settings.maxItems);
+    // Ids only: bodies are fetched and cached by the reads that show them.
+    const friendPosts = await this.source.recentPostIds([friendId], 0, this.settings.maxItems);
     if (following) {
-      await this.store.cachePosts(friendPosts);
-      await this.store.addToTimelines([userId], friendPosts.map((post) => post.id));
+      await this.store.addToTimelines([userId], friendPosts);
       timelineWrites.inc(friendPosts.length);
     } else {
-      await this.store.removeFromTimelines([userId], friendPosts.map((post) => post.id));
+      await this.store.removeFromTimelines([userId], friendPosts);
     }
   }
 

@@ -56,7 +56,7 @@ export class Reconciler {
 
   private async repairIfDrifted(userId: string): Promise<boolean> {
     const friends = await this.source.friendsOf(userId);
-    const expected = (await this.source.recentPosts(friends, 0, this.maxItems)).map((post) => post.id);
+    const expected = await this.source.recentPostIds(friends, 0, this.maxItems);
     const [cached, cachedFriends] = await Promise.all([this.store.timelinePostIds(userId), this.store.friendIds(userId)]);
     const drifted = !sameMembers(expected, cached) || !sameMembers(friends, cachedFriends);
     if (!drifted) return false;

@@ -21,17 +21,12 @@ export class SourceOfTruth {
 
   /** The newest posts of these authors, newest first; authors beyond one call's limit are asked in chunks. */
   async recentPosts(authorIds: string[], offset: number, limit: number): Promise<posts.Post[]> {
-    if (authorIds.length === 0 || limit === 0) return [];
-    const chunks: string[][] = [];
-    for (let i = 0; i < authorIds.length; i += AUTHORS_PER_CALL) chunks.push(authorIds.slice(i, i + AUTHORS_PER_CALL));
-    const pages = await Promise.all(
-      chunks.map((chunk) => this.posts.listRecentPostsByAuthors({ authorUserIds: chunk, offset: chunks.length === 1 ? offset : 0, limit: chunks.length === 1 ? limit : offset + limit })),
-    );
-    if (pages.length === 1) return pages[0]!.posts;
-    return pages
-      .flatMap((page) => page.posts)
-      .sort((a, b) => (a.id < b.id ? 1 : -1))
-      .slice(offset, offset + limit);
+    return acrossAuthorChunks(authorIds, offset, limit, (post) => post.id, async (page) => (await this.posts.listRecentPostsByAuthors(page)).posts);
+  }
+
+  /** The same page as recentPosts, ids only: no post text crosses the wire or the cache. */
+  async recentPostIds(authorIds: string[], offset: number, limit: number): Promise<string[]> {
+    return acrossAuthorChunks(authorIds, offset, limit, (id) => id, async (page) => (await this.posts.listRecentPostIdsByAuthors(page)).postIds);
   }
 
   /** Posts by id; deleted ones are missing from the answer. */
@@ -54,4 +49,22 @@ export class SourceOfTruth {
     const page = await this.socialGraph.listFollowers({ userId, afterFollowerId: after, pageSize });
     return { ids: page.followerIds, next: page.nextAfterFollowerId };
   }
+}
+
+type RecentPage = { authorUserIds: string[]; offset: number; limit: number };
+
+/**
+ * One page of the newest posts of many authors: one call when they fit its author limit; otherwise
+ * the top offset+limit of each chunk of authors, merged by id (= time) and cut to the page.
+ */
+async function acrossAuthorChunks<T>(authorIds: string[], offset: number, limit: number, idOf: (item: T) => string, call: (page: RecentPage) => Promise<T[]>): Promise<T[]> {
+  if (authorIds.length === 0 || limit === 0) return [];
+  if (authorIds.length <= AUTHORS_PER_CALL) return call({ authorUserIds: authorIds, offset, limit });
+  const chunks: string[][] = [];
+  for (let i = 0; i < authorIds.length; i += AUTHORS_PER_CALL) chunks.push(authorIds.slice(i, i + AUTHORS_PER_CALL));
+  const pages = await Promise.all(chunks.map((chunk) => call({ authorUserIds: chunk, offset: 0, limit: offset + limit })));
+  return pages
+    .flat()
+    .sort((a, b) => (idOf(a) < idOf(b) ? 1 : -1))
+    .slice(offset, offset + limit);
 }

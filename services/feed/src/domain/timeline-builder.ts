@@ -8,11 +8,6 @@ const REBUILD_LOCK_MS = 10_000;
 /** How long a reader waits for another replica's rebuild before reading the source itself. */
 const REBUILD_WAIT_MS = 5_000;
 const REBUILD_POLL_MS = 20;
-/**
- * Bodies cached by a rebuild: the first pages, which the reader is about to see. Deeper pages are
- * fetched and cached by the read that reaches them; caching all 1000 made a rebuild ~10x the writes.
- */
-const REBUILD_CACHED_BODIES = 100;
 /** Posts re-read right after the swap, to catch any that fan-out skipped while the timeline was missing. */
 const CATCH_UP_POSTS = 50;
 
@@ -41,10 +36,10 @@ export class TimelineBuilder {
 
   /** Rebuilds unconditionally (the reconciler's repair). */
   async rebuild(userId: string): Promise<void> {
+    // Ids only: the read that follows fetches and caches the bodies of the page it shows.
     const friends = await this.source.friendsOf(userId);
-    const recent = await this.source.recentPosts(friends, 0, this.maxItems);
-    await this.store.cachePosts(recent.slice(0, REBUILD_CACHED_BODIES));
-    await this.store.replaceTimeline(userId, recent.map((post) => post.id), friends);
+    const recent = await this.source.recentPostIds(friends, 0, this.maxItems);
+    await this.store.replaceTimeline(userId, recent, friends);
     await this.catchUp(userId, friends);
     rebuilds.inc();
   }
@@ -77,8 +72,6 @@ export class TimelineBuilder {
    * that window (anything later is fanned out into the now existing timeline).
    */
   private async catchUp(userId: string, friends: string[]): Promise<void> {
-    const newest = await this.source.recentPosts(friends, 0, CATCH_UP_POSTS);
-    await this.store.cachePosts(newest);
-    await this.store.addToTimelines([userId], newest.map((post) => post.id));
+    await this.store.addToTimelines([userId], await this.source.recentPostIds(friends, 0, CATCH_UP_POSTS));
   }
 }

@@ -92,6 +92,20 @@ export class PostsRepository {
     );
     return rows;
   }
+
+  /** The same page as recentByAuthors, ids only: the index holds them, so the table is not read. */
+  async recentIdsByAuthors(authorIds: string[], offset: number, limit: number): Promise<string[]> {
+    const { rows } = await this.db.read<{ id: string }>(
+      `SELECT p.id
+       FROM unnest($1::uuid[]) AS a(author_id)
+       CROSS JOIN LATERAL (
+         SELECT id FROM posts WHERE posts.author_id = a.author_id ORDER BY id DESC LIMIT $2::int + $3::int
+       ) AS p
+       ORDER BY p.id DESC OFFSET $2 LIMIT $3`,
+      [authorIds, offset, limit],
+    );
+    return rows.map((row) => row.id);
+  }
 }
 
 /** The post's author, with the row locked against a concurrent edit or delete; undefined when missing. */

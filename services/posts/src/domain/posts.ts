@@ -43,6 +43,11 @@ export class Posts {
     if (authorIds.length === 0 || limit === 0) return Promise.resolve([]);
     return this.repository.recentByAuthors([...new Set(authorIds)], offset, limit);
   }
+
+  recentIdsByAuthors(authorIds: string[], offset: number, limit: number): Promise<string[]> {
+    if (authorIds.length === 0 || limit === 0) return Promise.resolve([]);
+    return this.repository.recentIdsByAuthors([...new Set(authorIds)], offset, limit);
+  }
 }
 
 export type OwnedChange<T> = { kind: "done"; value: T } | { kind: "missing" } | { kind: "not-owner" };

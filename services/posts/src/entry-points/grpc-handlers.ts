@@ -23,13 +23,22 @@ export function postsBinding(service: Posts): ServiceBinding {
       return { posts: (await service.getMany(request.postIds.map((id) => requireUuid(id, "post_ids")))).map(toProtoPost) };
     },
     listRecentPostsByAuthors: async (request) => {
-      if (request.authorUserIds.length > AUTHORS_MAX) throw invalidArgument(`at most ${AUTHORS_MAX} author_user_ids per call`);
-      if (request.offset < 0) throw invalidArgument("offset must not be negative");
-      if (request.limit < 0 || request.limit > RECENT_MAX_LIMIT) throw invalidArgument(`limit must be 0 to ${RECENT_MAX_LIMIT}`);
-      const authors = request.authorUserIds.map((id) => requireUuid(id, "author_user_ids"));
-      return { posts: (await service.recentByAuthors(authors, request.offset, request.limit)).map(toProtoPost) };
+      const { authors, offset, limit } = recentPage(request);
+      return { posts: (await service.recentByAuthors(authors, offset, limit)).map(toProtoPost) };
+    },
+    listRecentPostIdsByAuthors: async (request) => {
+      const { authors, offset, limit } = recentPage(request);
+      return { postIds: await service.recentIdsByAuthors(authors, offset, limit) };
     },
   });
+}
+
+/** The page both recent-posts calls take, checked the same way. */
+function recentPage(request: { authorUserIds: string[]; offset: number; limit: number }): { authors: string[]; offset: number; limit: number } {
+  if (request.authorUserIds.length > AUTHORS_MAX) throw invalidArgument(`at most ${AUTHORS_MAX} author_user_ids per call`);
+  if (request.offset < 0) throw invalidArgument("offset must not be negative");
+  if (request.limit < 0 || request.limit > RECENT_MAX_LIMIT) throw invalidArgument(`limit must be 0 to ${RECENT_MAX_LIMIT}`);
+  return { authors: request.authorUserIds.map((id) => requireUuid(id, "author_user_ids")), offset: request.offset, limit: request.limit };
 }
 
 function toProtoPost(row: PostRow): posts.Post {
