@@ -76,8 +76,8 @@ export interface TimelinePage {
   /** Posts in the cached window. */
   size: number;
   postIds: string[];
-  /** Whom the user follows, by the cached friend set. */
-  friendIds: string[];
+  /** Those of the asked-about users (celebrities) this user follows, by the cached friend set. */
+  followed: string[];
 }
 
 /** Newest posts kept per celebrity for read-time merges: more than anyone pages through before chunks land. */
@@ -122,18 +122,19 @@ export class TimelineStore {
   }
 
   /**
-   * One page, newest first, with the friend set, in one round trip (a user's keys share a slot);
-   * marks the user active (timeline and friends live FEED_ACTIVE_DAYS more). Plain commands, not a
-   * pipeline: auto-pipelining sends the commands of every read in the same tick in one socket write,
-   * and a write is the costliest step of a warm read here.
+   * One page, newest first, and which of `candidates` (the celebrities) the user follows, in one
+   * round trip (a user's keys share a slot); marks the user active (timeline and friends live
+   * FEED_ACTIVE_DAYS more). Membership is asked, not the friend set read: decoding hundreds of friend
+   * ids per read was the largest cost of a warm read in profiles. Plain commands, not a pipeline:
+   * auto-pipelining sends the commands of every read in the same tick in one socket write.
    */
-  async readPage(userId: string, offset: number, limit: number): Promise<TimelinePage> {
+  async readPage(userId: string, offset: number, limit: number, candidates: string[] = []): Promise<TimelinePage> {
     const key = redisKeys.timeline(userId);
     const friendsKey = redisKeys.friends(userId);
-    const [card, members, friendIds] = await Promise.all([
+    const [card, members, following] = await Promise.all([
       this.redis.zcard(key),
       this.redis.zrevrangeBuffer(key, offset, offset + limit - 1),
-      this.redis.smembers(friendsKey),
+      candidates.length > 0 ? this.redis.smismember(friendsKey, ...candidates) : [],
       this.redis.expire(key, this.activeTtlSeconds),
       this.redis.expire(friendsKey, this.activeTtlSeconds),
     ]);
@@ -141,8 +142,14 @@ export class TimelineStore {
       exists: card > 0,
       size: Math.max(card - 1, 0),
       postIds: members.filter((member) => member.length === 16).map(fromBinaryId),
-      friendIds,
+      followed: candidates.filter((_, i) => following[i] === 1),
     };
+  }
+
+  /** Which of these users the user follows, by the cached friend set (SMISMEMBER, in order). */
+  async follows(userId: string, friendIds: string[]): Promise<boolean[]> {
+    if (friendIds.length === 0) return [];
+    return (await this.redis.smismember(redisKeys.friends(userId), ...friendIds)).map((member) => member === 1);
   }
 
   async addCelebrityPost(celebrityId: string, postId: string): Promise<void> {

@@ -42,10 +42,10 @@ export class CelebrityDirectory {
     return this.current.has(userId);
   }
 
-  /** The friends whose recent posts a reader's feed merges: celebrities, and those who just stopped being one. */
-  mergeable(friendIds: string[]): string[] {
+  /** Whose recent posts a reader's feed merges if the reader follows them: celebrities, and those who just stopped being one. */
+  mergeable(): string[] {
     const now = Date.now();
-    return friendIds.filter((id) => this.current.has(id) || (this.demotedUntil.get(id) ?? 0) > now);
+    return [...this.current, ...[...this.demotedUntil].filter(([, until]) => until > now).map(([id]) => id)];
   }
 
   /**

@@ -45,7 +45,7 @@ export class FeedReader {
         return this.readFromSource(userId, offset, limit);
       }
       const postIds = (await this.mergeCelebrityPosts(page, offset + limit)).slice(offset, offset + limit);
-      const { visible, stale } = await this.hydrate(postIds, new Set(page.friendIds));
+      const { visible, stale } = await this.hydrate(userId, postIds);
       if (stale.length === 0 || attempt === MAX_READ_ATTEMPTS) return visible;
       await this.store.removeFromTimelines([userId], stale);
     }
@@ -57,9 +57,8 @@ export class FeedReader {
    * duplicates and in the same (id = time) order the timeline has.
    */
   private async mergeCelebrityPosts(page: TimelinePage, count: number): Promise<string[]> {
-    const celebrities = this.celebrities.mergeable(page.friendIds);
-    if (celebrities.length === 0) return page.postIds;
-    const recent = await this.store.celebrityRecentPosts(celebrities, count);
+    if (page.followed.length === 0) return page.postIds;
+    const recent = await this.store.celebrityRecentPosts(page.followed, count);
     const inTimeline = new Set(page.postIds);
     const merged = [...new Set([...page.postIds, ...recent.flat()])].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)).slice(0, count);
     mergeHits.inc(merged.filter((id) => !inTimeline.has(id)).length);
@@ -68,14 +67,14 @@ export class FeedReader {
 
   /** The timeline page, building the timeline first when it is not cached; undefined if that failed. */
   private async cachedPage(userId: string, offset: number, limit: number) {
-    const page = await this.store.readPage(userId, offset, limit);
+    const page = await this.store.readPage(userId, offset, limit, this.celebrities.mergeable());
     if (page.exists) {
       cacheLookups.inc({ outcome: "hit" });
       return page;
     }
     cacheLookups.inc({ outcome: "miss" });
     if (!(await this.builder.ensureBuilt(userId))) return undefined;
-    const rebuilt = await this.store.readPage(userId, offset, limit);
+    const rebuilt = await this.store.readPage(userId, offset, limit, this.celebrities.mergeable());
     return rebuilt.exists ? rebuilt : undefined;
   }
 
@@ -90,7 +89,7 @@ export class FeedReader {
    * service (and are cached). Deleted posts and posts of authors no longer followed are stale:
    * left out here and removed from the timeline by the caller.
    */
-  private async hydrate(postIds: string[], followed: ReadonlySet<string>): Promise<{ visible: Post[]; stale: string[] }> {
+  private async hydrate(userId: string, postIds: string[]): Promise<{ visible: Post[]; stale: string[] }> {
     const cached = await this.store.cachedPosts(postIds);
     const missing = postIds.filter((_, i) => cached[i] === undefined);
     const fetched = new Map<string, Post>();
@@ -104,6 +103,9 @@ export class FeedReader {
       const entry = cached[i];
       return entry === "deleted" ? undefined : (entry ?? fetched.get(id));
     });
+    const authors = [...new Set(bodies.flatMap((post) => (post ? [post.authorUserId] : [])))];
+    const following = await this.store.follows(userId, authors);
+    const followed = new Set(authors.filter((_, i) => following[i]));
     const visible: Post[] = [];
     const stale: string[] = [];
     postIds.forEach((id, i) => {
