@@ -13,11 +13,10 @@ import { cdfPoints, fmt, med, svgChart, writeArtifacts } from "./report.js";
 import { percentile } from "./stats.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const RESULTS = `${ROOT}bench/results`;
 const logger = createLogger("bench", "warn");
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, seed: { type: "string", default: "1" }, "celebrity-followers": { type: "string" }, only: { type: "string" }, "reuse-data": { type: "boolean", default: false } } });
+  const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, seed: { type: "string", default: "1" }, "celebrity-followers": { type: "string" }, only: { type: "string" }, "reuse-data": { type: "boolean", default: false }, "report-dir": { type: "string", default: ROOT } } });
   const mode = values.quick ? "quick" : "default";
   const size = { ...SIZES[mode], ...(values["celebrity-followers"] ? { celebrityFollowers: Number(values["celebrity-followers"]) } : {}) };
   const seed = Number(values.seed);
@@ -84,7 +83,7 @@ async function main(): Promise<void> {
     step(`celebrity fan-out to ${size.celebrityFollowers} followers`);
     const celebrity = await SCENARIOS.celebrity(ctx, reader, size);
     const report = { mode, size, seed, built, machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) }, replica: Boolean(replicaBase), reads, memory, writes: writeResults, rebuilds, ordinary, celebrity };
-    writeReport(report);
+    writeReport(report, values["report-dir"]);
   } finally {
     await mesh.stop();
   }
@@ -106,7 +105,8 @@ function step(message: string): void {
 
 type Report = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-function writeReport(r: Report): void {
+/** Writes <dir>/BENCHMARKS.md and <dir>/bench/results/ (the repository root unless --report-dir says otherwise). */
+function writeReport(r: Report, dir: string): void {
   const rps = (list: { rps: number }[]) => list.map((x) => x.rps);
   const p50 = (list: { p50: number }[]) => list.map((x) => x.p50);
   const p99 = (list: { p99: number }[]) => list.map((x) => x.p99);
@@ -189,7 +189,7 @@ p50 **${percentile(r.ordinary.latencies, 0.5).toFixed(1)} ms**, p99 **${percenti
 
 Raw results: \`bench/results/results.json\`.
 `;
-  writeArtifacts(RESULTS, {
+  writeArtifacts(`${dir}/bench/results`, {
     "results.json": JSON.stringify({ ...r, reads: Object.fromEntries(Object.entries(r.reads as Record<string, Record<string, { samples?: number[] }[]>>).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([kind, list]) => [kind, list.map(({ samples: _, ...rest }) => rest)]))])) }, null, 2),
     "feed-latency.svg": svgChart("Feed read latency, 64 concurrent callers (CDF)", "latency ms", "share of requests", [
       { name: "feed gRPC GetFeed", points: cdfPoints(grpcSamples) },
@@ -197,8 +197,8 @@ Raw results: \`bench/results/results.json\`.
     ]),
     "celebrity-progress.svg": svgChart(`Celebrity fan-out to ${c.fans} followers`, "seconds since the post", "timelines written", [{ name: "timelines written", points: c.progress.map((p: { t: number; written: number }) => [p.t, p.written]) }]),
   });
-  writeFileSync(`${ROOT}BENCHMARKS.md`, md);
-  step(`report written: BENCHMARKS.md, bench/results/`);
+  writeFileSync(`${dir}/BENCHMARKS.md`, md);
+  step(`report written: ${dir === ROOT ? "" : `${dir}/`}BENCHMARKS.md, bench/results/`);
 }
 
 main().then(
