@@ -42,7 +42,11 @@ export class CelebrityDirectory {
     return this.current.has(userId);
   }
 
-  /** Whose recent posts a reader's feed merges if the reader follows them: celebrities, and those who just stopped being one. */
+  /**
+   * Whose recent posts a reader's feed merges if the reader follows them: celebrities, and those who
+   * just stopped being one. Every warm read asks the reader's friend set about each of them, which
+   * stays cheap because celebrities are rare (CELEBRITY_THRESHOLD defaults to 10,000 followers).
+   */
   mergeable(): string[] {
     const now = Date.now();
     return [...this.current, ...[...this.demotedUntil].filter(([, until]) => until > now).map(([id]) => id)];
