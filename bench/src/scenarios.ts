@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { connect } from "nats";
 import { events, feed, posts as postsContracts } from "@fanfare/contracts";
-import { createGrpcClient } from "@fanfare/runtime";
+import { createGrpcClient, type PromiseClient } from "@fanfare/runtime";
 import { callLoad, httpLoad, type LoadResult } from "./load.js";
 import type { BenchMesh } from "./mesh.js";
 import { percentile } from "./stats.js";
@@ -265,17 +265,46 @@ export async function celebrityFanOut(ctx: BenchContext, fans: number, reader: s
   await new Promise((resolve) => setTimeout(resolve, 500));
 
   const token = await login(ctx, reader);
-  const readLoad = () => httpLoad({ url: `${ctx.mesh.gatewayUrl}/post/feed?limit=10`, connections: 16, seconds: ctx.seconds, headers: { authorization: `Bearer ${token}` } });
-  const idle = await readLoad();
   const feedClient = createGrpcClient(feed.FeedServiceClient, ctx.mesh.addresses.feed);
   const postsClient = createGrpcClient(postsContracts.PostsServiceClient, ctx.mesh.addresses.posts);
+  try {
+    // The star posts `repeats` times to the same fans: every figure gets its min/median/max.
+    const runs: CelebrityRun[] = [];
+    for (let i = 0; i < ctx.repeats; i++) runs.push(await celebrityPost(ctx, { star, fans, token, feedClient, postsClient, text: `Hello, little monsters #${i + 1}` }));
+    return { fans, setupSeconds, runs };
+  } finally {
+    feedClient.close();
+    postsClient.close();
+    redis.disconnect();
+  }
+}
+
+export interface CelebrityRun {
+  durationMs: number;
+  insertsPerSecond: number;
+  zaddRate: number;
+  idle: LoadResult;
+  during: LoadResult;
+  progress: { t: number; written: number }[];
+}
+
+/**
+ * One celebrity post: feed reads while idle, then the post with the same read load running, its
+ * progress polled until the last chunk lands, then redis-benchmark's ZADD for the ceiling.
+ */
+async function celebrityPost(
+  ctx: BenchContext,
+  run: { star: string; fans: number; token: string; text: string; feedClient: PromiseClient<feed.FeedServiceClient>; postsClient: PromiseClient<postsContracts.PostsServiceClient> },
+): Promise<CelebrityRun> {
+  const readLoad = () => httpLoad({ url: `${ctx.mesh.gatewayUrl}/post/feed?limit=10`, connections: 16, seconds: ctx.seconds, headers: { authorization: `Bearer ${run.token}` } });
+  const idle = await readLoad();
   const started = performance.now();
-  const { post } = await postsClient.createPost({ authorUserId: star, text: "Hello, little monsters" });
+  const { post } = await run.postsClient.createPost({ authorUserId: run.star, text: run.text });
   const progress: { t: number; written: number }[] = [];
   const during = readLoad();
   let durationMs = 0;
   for (;;) {
-    const state = await feedClient.getFanoutProgress({ postId: post!.id });
+    const state = await run.feedClient.getFanoutProgress({ postId: post!.id });
     progress.push({ t: (performance.now() - started) / 1000, written: state.timelinesWritten });
     if (state.done) {
       durationMs = performance.now() - started;
@@ -284,12 +313,8 @@ export async function celebrityFanOut(ctx: BenchContext, fans: number, reader: s
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const duringReads = await during;
-  feedClient.close();
-  postsClient.close();
-  redis.disconnect();
   const zaddRate = await redisBenchmarkZadd(ctx.redisUrl);
-  const insertsPerSecond = fans / (durationMs / 1000);
-  return { fans, setupSeconds, durationMs, insertsPerSecond, zaddRate, idle, during: duringReads, progress };
+  return { durationMs, insertsPerSecond: run.fans / (durationMs / 1000), zaddRate, idle, during: duringReads, progress };
 }
 
 /**
