@@ -5,8 +5,13 @@ import type { CelebrityDirectory } from "./celebrity-directory.js";
 import { celebrityFanoutDuration, chunksLanded, chunksPublished, deliveryLatency, timelineWrites } from "./feed-metrics.js";
 import type { SourceOfTruth } from "./source-of-truth.js";
 
-/** Followers per page read from social-graph and written in one Redis pipeline (direct fan-out). */
+/** Followers per page read from social-graph (direct fan-out). */
 const FOLLOWER_PAGE = 1_000;
+/**
+ * Followers written and notified per step of a delivery. The feed's event loop also serves reads: a
+ * chunk's 5000 live messages published in one loop held it for milliseconds; between steps it yields.
+ */
+const DELIVERY_BATCH = 250;
 
 /** Tells connected clients that a post landed in their timeline (plain NATS, fire and forget). */
 export interface LiveNotifier {
@@ -138,11 +143,16 @@ export class FanOut {
 
   /** Writes the post into the followers' cached timelines; returns how many got it. */
   private async deliver(followers: string[], post: posts.Post): Promise<number> {
-    const added = await this.store.addToTimelines(followers, [post.id]);
-    const landed = followers.filter((_, i) => added[i]);
-    this.live.postLanded(landed, post);
-    timelineWrites.inc(landed.length);
-    return landed.length;
+    let written = 0;
+    for (let i = 0; i < followers.length; i += DELIVERY_BATCH) {
+      const batch = followers.slice(i, i + DELIVERY_BATCH);
+      const added = await this.store.addToTimelines(batch, [post.id]);
+      const landed = batch.filter((_, j) => added[j]);
+      this.live.postLanded(landed, post);
+      timelineWrites.inc(landed.length);
+      written += landed.length;
+    }
+    return written;
   }
 
   private async forEachFollowerPage(authorId: string, pageSize: number, write: (followers: string[]) => Promise<unknown>): Promise<void> {
