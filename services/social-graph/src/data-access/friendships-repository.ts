@@ -92,20 +92,22 @@ export class FriendshipsRepository {
    * followers, plus the last one there: one index-only range scan, only the bounds leave the server.
    */
   async followerChunkBounds(userId: string, afterId: string | null, chunkSize: number, maxBounds: number): Promise<{ bounds: string[]; scanned: number }> {
-    const { rows } = await this.db.read<{ user_id: string; scanned: string }>(
-      `SELECT user_id, scanned FROM (
-         SELECT user_id, row_number() OVER (ORDER BY user_id) AS n, count(*) OVER () AS scanned
+    // lead() looks one row ahead to find the last one, so the window never buffers the whole page.
+    const { rows } = await this.db.read<{ user_id: string; n: string }>(
+      `SELECT user_id, n FROM (
+         SELECT user_id, row_number() OVER w AS n, lead(user_id) OVER w AS next_id
          FROM (
            SELECT user_id FROM friendships
            WHERE friend_id = $1 AND ($2::uuid IS NULL OR user_id > $2::uuid)
            ORDER BY user_id LIMIT $3::int * $4::int
          ) AS page
+         WINDOW w AS (ORDER BY user_id)
        ) AS ranked
-       WHERE n % $3 = 0 OR n = scanned
+       WHERE n % $3 = 0 OR next_id IS NULL
        ORDER BY user_id`,
       [userId, afterId, chunkSize, maxBounds],
     );
-    return { bounds: rows.map((row) => row.user_id), scanned: Number(rows[0]?.scanned ?? 0) };
+    return { bounds: rows.map((row) => row.user_id), scanned: Number(rows.at(-1)?.n ?? 0) };
   }
 }
 
