@@ -4,12 +4,11 @@ import { expect } from "chai";
 import { Redis } from "ioredis";
 import { events, feed, posts, socialgraph } from "@fanfare/contracts";
 import { loadFeedConfig, startFeed } from "@fanfare/feed";
-import { createGrpcClient, drainNats, type NatsConnection, type PromiseClient } from "@fanfare/runtime";
+import { createGrpcClient, drainNats, freePort, type NatsConnection, type PromiseClient } from "@fanfare/runtime";
 import { testEnv } from "../support/env.js";
 import { collectEvents, natsConnection, itAsCaller } from "../support/grpc.js";
 import { eventually } from "../support/http.js";
 import { mesh, type Mesh } from "../support/mesh.js";
-import { freePort } from "../support/private-nats.js";
 
 const THRESHOLD = Number(testEnv.CELEBRITY_THRESHOLD);
 const CHUNK = Number(testEnv.FANOUT_CHUNK_SIZE);

@@ -16,3 +16,4 @@ export * from "./consumer.js";
 export * from "./lsn.js";
 export * from "./db-router.js";
 export * from "./expiring-map.js";
+export * from "./free-port.js";
