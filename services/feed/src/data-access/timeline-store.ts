@@ -191,13 +191,14 @@ export class TimelineStore {
   async addToTimelines(userIds: string[], postIds: string[]): Promise<boolean[]> {
     if (userIds.length === 0 || postIds.length === 0) return userIds.map(() => false);
     const members = postIds.map(toBinaryId);
+    const timelineKeys = userIds.map(redisKeys.timeline);
     const added = new Map<string, number>();
     // One batch at a time: a reader's command then waits behind at most one script run per writer.
-    for (const keys of this.scriptBatches(userIds.map(redisKeys.timeline))) {
+    for (const keys of this.scriptBatches(timelineKeys)) {
       const counts = await this.redis.timelinesAdd(keys.length, ...keys, this.maxItems, ...members);
       keys.forEach((key, i) => added.set(key, counts[i]!));
     }
-    return userIds.map((userId) => (added.get(redisKeys.timeline(userId)) ?? 0) > 0);
+    return timelineKeys.map((key) => (added.get(key) ?? 0) > 0);
   }
 
   /**
