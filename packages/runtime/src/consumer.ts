@@ -23,6 +23,12 @@ export interface DurableConsumerOptions {
   ackWaitMs: number;
   /** Deliveries before a message goes to the dead-letter stream. */
   maxDeliver: number;
+  /**
+   * Pull a message only when a worker is free (work queues with long handlers and a short ack_wait).
+   * Prefetched messages wait in the client's buffer without heartbeats, so with a short ack_wait
+   * they would be redelivered while still waiting; pulled one by one, every message held is worked on.
+   */
+  pullWhenFree?: boolean;
   logger: Logger;
   handle: (message: JsMsg) => Promise<void>;
 }
@@ -36,6 +42,8 @@ const NAK_BASE_DELAY_MS = 500;
 const NAK_MAX_DELAY_MS = 30_000;
 /** How often the consumer lag gauge is refreshed. */
 const LAG_POLL_MS = 5_000;
+/** A free worker's pull request lasts this long before it asks again (also the longest a stop waits for it). */
+const PULL_EXPIRES_MS = 1_000;
 
 export interface RunningConsumer {
   stop(): Promise<void>;
@@ -77,8 +85,8 @@ export async function startDurableConsumer(options: DurableConsumerOptions): Pro
     });
   }
   const consumer = await nats.jetstream().consumers.get(options.stream.name, options.durable);
-  const messages = await consumer.consume({ max_messages: options.concurrency });
   const inFlight = new Set<Promise<void>>();
+  let stopping = false;
 
   const process = async (message: JsMsg) => {
     const stopTimer = handleDuration.startTimer({ consumer: options.durable });
@@ -99,13 +107,34 @@ export async function startDurableConsumer(options: DurableConsumerOptions): Pro
     }
   };
 
-  const loop = (async () => {
-    for await (const message of messages) {
-      const task = process(message).finally(() => inFlight.delete(task));
-      inFlight.add(task);
-      if (inFlight.size >= options.concurrency) await Promise.race(inFlight);
-    }
-  })();
+  let closeMessages = async () => {};
+  let loop: Promise<unknown>;
+  if (options.pullWhenFree) {
+    const worker = async () => {
+      while (!stopping) {
+        const message = await consumer.next({ expires: PULL_EXPIRES_MS }).catch(async (error: unknown) => {
+          logger.warn({ err: error, consumer: options.durable }, "pull failed; trying again");
+          await new Promise((resolve) => setTimeout(resolve, PULL_EXPIRES_MS));
+          return null;
+        });
+        if (!message) continue;
+        // Stopping: hand it straight to another replica rather than start it now.
+        if (stopping) message.nak();
+        else await process(message);
+      }
+    };
+    loop = Promise.all(Array.from({ length: options.concurrency }, worker));
+  } else {
+    const messages = await consumer.consume({ max_messages: options.concurrency });
+    closeMessages = async () => void (await messages.close().catch(() => undefined));
+    loop = (async () => {
+      for await (const message of messages) {
+        const task = process(message).finally(() => inFlight.delete(task));
+        inFlight.add(task);
+        if (inFlight.size >= options.concurrency) await Promise.race(inFlight);
+      }
+    })();
+  }
 
   const lagTimer = setInterval(() => {
     consumer.info(true).then(
@@ -117,7 +146,8 @@ export async function startDurableConsumer(options: DurableConsumerOptions): Pro
   return {
     stop: async () => {
       clearInterval(lagTimer);
-      await messages.close().catch(() => undefined);
+      stopping = true;
+      await closeMessages();
       await loop.catch(() => undefined);
       await Promise.allSettled(inFlight);
     },

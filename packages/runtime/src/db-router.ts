@@ -1,5 +1,5 @@
 import type { QueryResult, QueryResultRow } from "pg";
-import type { Logger } from "./logger.js";
+import { currentRequestContext, type Logger } from "./logger.js";
 import { laterLsn, lsnValue, recordWrittenLsn, requiredLsn } from "./lsn.js";
 import { counter, gauge } from "./metrics.js";
 import { inTransaction, isConnectionError, type Pool, type PoolClient } from "./pg.js";
@@ -103,6 +103,7 @@ export class DatabaseRouter {
 
   private async poolForRead(): Promise<Pool> {
     if (!this.replica) return this.primary;
+    if (currentRequestContext()?.readLeader) return this.fallback("leader_requested");
     if (!this.state.reachable) return this.fallback("replica_down");
     if (this.state.lagging) return this.fallback("replica_lagging");
     const required = requiredLsn(this.options.server);

@@ -6,10 +6,18 @@ import { status as GrpcStatus, type ServiceError as GrpcServiceError } from "@gr
  */
 export class ServiceError extends Error {
   override readonly name = "ServiceError";
-  constructor(readonly code: GrpcStatus, message: string) {
+  constructor(
+    readonly code: GrpcStatus,
+    message: string,
+    /** Seconds the caller should wait before trying again (throttling); sent as the RETRY_AFTER_KEY trailer. */
+    readonly retryAfterSeconds?: number,
+  ) {
     super(message);
   }
 }
+
+/** gRPC trailer with ServiceError.retryAfterSeconds; the gateway answers it as Retry-After. */
+export const RETRY_AFTER_KEY = "x-fanfare-retry-after";
 
 export const invalidArgument = (message: string) => new ServiceError(GrpcStatus.INVALID_ARGUMENT, message);
 export const notFound = (message: string) => new ServiceError(GrpcStatus.NOT_FOUND, message);
@@ -18,6 +26,7 @@ export const alreadyExists = (message: string) => new ServiceError(GrpcStatus.AL
 export const failedPrecondition = (message: string) => new ServiceError(GrpcStatus.FAILED_PRECONDITION, message);
 export const unavailable = (message: string) => new ServiceError(GrpcStatus.UNAVAILABLE, message);
 export const unauthenticated = (message: string) => new ServiceError(GrpcStatus.UNAUTHENTICATED, message);
+export const resourceExhausted = (message: string, retryAfterSeconds: number) => new ServiceError(GrpcStatus.RESOURCE_EXHAUSTED, message, retryAfterSeconds);
 
 export function isGrpcError(error: unknown): error is GrpcServiceError {
   return error instanceof Error && typeof (error as Partial<GrpcServiceError>).code === "number" && "metadata" in error;
@@ -68,7 +77,10 @@ const RETRY_AFTER_SECONDS = 5;
 
 export function httpErrorFromGrpc(error: GrpcServiceError): HttpError {
   const status = HTTP_STATUS_BY_GRPC[error.code as GrpcStatus] ?? 500;
-  if (CLIENT_FACING.has(error.code)) return { status, message: error.details || error.message };
+  if (CLIENT_FACING.has(error.code)) {
+    const retryAfter = Number(error.metadata?.get(RETRY_AFTER_KEY)[0]);
+    return { status, message: error.details || error.message, ...(retryAfter > 0 ? { retryAfter: Math.ceil(retryAfter) } : {}) };
+  }
   if (status === 503 || status === 504) {
     return { status: 503, message: "a service is temporarily unavailable, retry later", retryAfter: RETRY_AFTER_SECONDS };
   }

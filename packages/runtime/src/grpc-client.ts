@@ -11,8 +11,9 @@ import {
   type ServiceDefinition,
   type ServiceError as GrpcServiceError,
 } from "@grpc/grpc-js";
+import { IDEMPOTENCY_KEY } from "./idempotency.js";
 import { currentRequestContext, REQUEST_ID_KEY } from "./logger.js";
-import { decodeLsns, encodeLsns, mergeLsns, MIN_LSN_KEY, WRITTEN_LSN_KEY } from "./lsn.js";
+import { decodeLsns, encodeLsns, mergeLsns, MIN_LSN_KEY, READ_LEADER_KEY, WRITTEN_LSN_KEY } from "./lsn.js";
 
 /** Upper bound for any one unary call inside the mesh; a slower downstream is treated as unavailable. */
 export const DEFAULT_DEADLINE_MS = 5_000;
@@ -53,6 +54,8 @@ const propagateContext: Interceptor = (options, nextCall) =>
       if (context && metadata.get(REQUEST_ID_KEY).length === 0) metadata.set(REQUEST_ID_KEY, context.requestId);
       const required = mergeLsns(context?.minLsn, context?.writtenLsn);
       if (required) metadata.set(MIN_LSN_KEY, encodeLsns(required));
+      if (context?.readLeader) metadata.set(READ_LEADER_KEY, "leader");
+      if (context?.idempotencyKey) metadata.set(IDEMPOTENCY_KEY, context.idempotencyKey);
       next(metadata, {
         onReceiveStatus: (status, nextStatus) => {
           const written = decodeLsns(status.metadata?.get(WRITTEN_LSN_KEY)[0]);

@@ -10,11 +10,12 @@ import {
 } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import { descriptorSetPath } from "@fanfare/contracts";
-import { ServiceError } from "./errors.js";
+import { RETRY_AFTER_KEY, ServiceError } from "./errors.js";
+import { IDEMPOTENCY_KEY } from "./idempotency.js";
 import { newRequestId, REQUEST_ID_KEY, runWithRequestContext, sanitizeRequestId, type Logger, type RequestContext } from "./logger.js";
 import type { Closer } from "./lifecycle.js";
 import { counter, histogram, LATENCY_BUCKETS, startMetricsServer } from "./metrics.js";
-import { decodeLsns, encodeLsns, MIN_LSN_KEY, WRITTEN_LSN_KEY } from "./lsn.js";
+import { decodeLsns, encodeLsns, MIN_LSN_KEY, READ_LEADER_KEY, WRITTEN_LSN_KEY } from "./lsn.js";
 import { isConnectionError } from "./pg.js";
 import { addReflection, DescriptorIndex } from "./reflection.js";
 
@@ -153,7 +154,12 @@ function adaptHandlers(binding: ServiceBinding, logger: Logger): UntypedServiceI
 function adaptUnary(path: string, handler: ServiceBinding["handlers"][string], logger: Logger) {
   return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
     const requestId = sanitizeRequestId(call.metadata.get(REQUEST_ID_KEY)[0]) ?? newRequestId();
-    const context: RequestContext = { requestId, minLsn: decodeLsns(call.metadata.get(MIN_LSN_KEY)[0]) };
+    const context: RequestContext = {
+      requestId,
+      minLsn: decodeLsns(call.metadata.get(MIN_LSN_KEY)[0]),
+      readLeader: call.metadata.get(READ_LEADER_KEY)[0] === "leader",
+      idempotencyKey: idempotencyKeyOf(call.metadata),
+    };
     runWithRequestContext(context, async () => {
       const stopTimer = callDuration.startTimer({ method: path });
       try {
@@ -163,12 +169,26 @@ function adaptUnary(path: string, handler: ServiceBinding["handlers"][string], l
       } catch (error) {
         const { code, details } = statusOf(error, path, logger);
         handledCalls.inc({ method: path, code: GrpcStatus[code] });
-        callback({ code, details });
+        callback({ code, details, metadata: retryAfterTrailer(error) });
       } finally {
         stopTimer();
       }
     });
   };
+}
+
+/** The caller's idempotency key, when it is a sane one (the gateway validates the client's). */
+function idempotencyKeyOf(metadata: Metadata): string | undefined {
+  const value = metadata.get(IDEMPOTENCY_KEY)[0];
+  return typeof value === "string" && value.length > 0 && value.length <= 400 ? value : undefined;
+}
+
+/** A throttled caller learns when to come back. */
+function retryAfterTrailer(error: unknown): Metadata | undefined {
+  if (!(error instanceof ServiceError) || error.retryAfterSeconds === undefined) return undefined;
+  const trailer = new Metadata();
+  trailer.set(RETRY_AFTER_KEY, String(error.retryAfterSeconds));
+  return trailer;
 }
 
 /** Tells the caller how far this call's writes went, so its next reads can insist on seeing them. */

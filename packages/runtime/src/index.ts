@@ -17,3 +17,4 @@ export * from "./lsn.js";
 export * from "./db-router.js";
 export * from "./expiring-map.js";
 export * from "./free-port.js";
+export * from "./idempotency.js";

@@ -17,6 +17,14 @@ export interface RequestContext {
   writtenLsn?: LsnByDatabase;
   /** The authenticated user, at the gateway. */
   userId?: string;
+  /**
+   * Reads in this call must see every commit made before the call began, not just the caller's own:
+   * they go to the leader. Set by callers that copy the databases into a cache (the feed), where a
+   * stale read would be written down and kept.
+   */
+  readLeader?: boolean;
+  /** The client's Idempotency-Key, scoped to the caller (see idempotency.ts). */
+  idempotencyKey?: string;
 }
 
 const requestContext = new AsyncLocalStorage<RequestContext>();

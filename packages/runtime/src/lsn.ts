@@ -1,8 +1,10 @@
-import { currentRequestContext, type LsnByDatabase } from "./logger.js";
+import { currentRequestContext, newRequestId, runWithRequestContext, type LsnByDatabase } from "./logger.js";
 
 /** gRPC metadata: reads must see these positions (caller -> callee) / writes reached these (callee -> caller). */
 export const MIN_LSN_KEY = "x-fanfare-min-lsn";
 export const WRITTEN_LSN_KEY = "x-fanfare-written-lsn";
+/** gRPC metadata: with the value "leader", the callee's reads go to the leader (see RequestContext.readLeader). */
+export const READ_LEADER_KEY = "x-fanfare-read";
 /** NATS header on outbox events: the WAL position the event's change had reached. */
 export const EVENT_LSN_HEADER = "Fanfare-Lsn";
 
@@ -53,4 +55,10 @@ export function recordWrittenLsn(database: string, lsn: string): void {
 export function requiredLsn(database: string): string | undefined {
   const context = currentRequestContext();
   return laterLsn(context?.minLsn?.[database], context?.writtenLsn?.[database]);
+}
+
+/** Runs `work` with its reads sent to the leader (see RequestContext.readLeader), keeping the request id. */
+export function readingFromLeader<T>(work: () => Promise<T>): Promise<T> {
+  const current = currentRequestContext();
+  return runWithRequestContext({ ...(current ?? { requestId: newRequestId() }), readLeader: true }, work);
 }

@@ -8,15 +8,20 @@ import type { Pool, PoolClient } from "./pg.js";
 
 /**
  * Transactional outbox. A producer writes its event row in the same transaction as the change it
- * describes; the relay publishes rows to JetStream in id order with Nats-Msg-Id = event id and
- * deletes them once JetStream has acknowledged. A crash or a NATS outage therefore loses nothing,
- * a republish after a crash is dropped by JetStream's de-duplication window, and events leave in
- * commit order (so in order per author).
+ * describes; the relay publishes rows to JetStream with Nats-Msg-Id = event id and deletes exactly
+ * the rows JetStream acknowledged. A crash or a NATS outage therefore loses nothing, and a republish
+ * after a crash is dropped by JetStream's de-duplication window.
+ *
+ * Order: ids come from a sequence taken before commit, so a transaction may commit after one with a
+ * higher id. The relay never assumes "everything below the last id I published is gone": it deletes
+ * by id, and a row that commits late with a lower id is simply published in a later round. Events
+ * about one row (a post, a user's friendship) still leave in commit order, because each change locks
+ * that row before writing its event: the later change's event row is created after the earlier
+ * one committed, so it has the higher id and is never visible without it. Across rows there is no order.
  *
  * Every service's migrations create the same table:
  *   outbox(id bigserial primary key, event_id uuid, subject text, payload bytea, created_at timestamptz)
  */
-
 /** The NOTIFY channel that wakes the relay as soon as an event commits. */
 const OUTBOX_CHANNEL = "outbox";
 /** Only one relay per database publishes at a time, which keeps the order; the others stand by. */
@@ -149,16 +154,17 @@ async function publishBatch(pool: Pool, js: JetStreamClient, server: string): Pr
     const { rows: position } = await client.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn");
     const headers = natsHeaders();
     headers.set(EVENT_LSN_HEADER, encodeLsns({ [server]: position[0]!.lsn }));
-    let done = 0;
+    const acknowledged: string[] = [];
     try {
       for (const row of rows) {
         await js.publish(row.subject, row.payload, { msgID: row.event_id, timeout: PUBLISH_TIMEOUT_MS, headers });
         published.inc({ subject: row.subject });
-        done++;
+        acknowledged.push(row.id);
       }
     } finally {
-      // Whatever JetStream acknowledged leaves the outbox even when a later publish failed.
-      if (done > 0) await client.query("DELETE FROM outbox WHERE id <= $1", [rows[done - 1]!.id]);
+      // Exactly the acknowledged rows leave, even when a later publish failed. Never "id <= last": a
+      // lower id that committed after the SELECT is visible to a later statement and was not published.
+      if (acknowledged.length > 0) await client.query("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [acknowledged]);
       const { rows: left } = await client.query<{ n: string }>("SELECT count(*) AS n FROM outbox");
       backlog.set(Number(left[0]?.n ?? 0));
       await client.query("COMMIT");

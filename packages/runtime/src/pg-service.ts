@@ -6,6 +6,7 @@ import { closeAll } from "./lifecycle.js";
 import { createLogger, type Logger } from "./logger.js";
 import { connectNats, drainNats, ensureStream } from "./nats.js";
 import { startOutboxRelay } from "./outbox.js";
+import { sweepIdempotencyKeys } from "./idempotency.js";
 import { DatabaseRouter } from "./db-router.js";
 import { createPool, databaseName, ensureDatabase, migrate, serverKey } from "./pg.js";
 import type { StreamSpec } from "./streams.js";
@@ -73,6 +74,7 @@ export async function startPgService(options: {
   });
   database.start();
 
+  const sweep = sweepIdempotencyKeys(primary, logger);
   const relay = startOutboxRelay({ pool: primary, connectionString: config.PG_PRIMARY_URL, server: database.server, nats, logger });
   const grpc = await serveGrpc(options.bind(database), config, logger);
 
@@ -86,6 +88,7 @@ export async function startPgService(options: {
         [
           ...grpc.drainSteps,
           { name: "outbox relay", close: () => relay.stop() },
+          { name: "idempotency sweep", close: () => sweep.stop() },
           { name: "nats", close: () => drainNats(nats) },
           grpc.metricsStep,
           { name: "replica health", close: () => database.stop() },

@@ -31,6 +31,12 @@ export function buildOpenApiSpec(): Json {
   }
 
   const problem = { $ref: "#/components/responses/5xx" };
+  describeIdempotencyKeys(spec);
+  spec.paths["/login"].post.responses["429"] = {
+    description: "Too many failed logins for this account (5 per 15 minutes by default) or from this address: wait Retry-After seconds",
+    headers: { "Retry-After": { schema: { type: "integer" }, description: "Seconds until a login is allowed again" } },
+    content: spec.components.responses["5xx"].content,
+  };
   for (const [path, item] of Object.entries(spec.paths as Json)) {
     for (const operation of Object.values(item as Json) as Json[]) {
       if (/\{(id|user_id)\}/.test(path) || path === "/post/update" || path === "/login") operation.responses["404"] ??= problem;
@@ -45,4 +51,31 @@ export function buildOpenApiSpec(): Json {
     spec.paths[path] = { get: { description, responses: { "200": { description: "ready" }, "503": problem } } };
   }
   return spec;
+}
+
+/** The writing routes a client may retry without duplicating: POST/PUT with the Idempotency-Key header. */
+const IDEMPOTENT_ROUTES: [path: string, method: string][] = [
+  ["/user/register", "post"],
+  ["/friend/set/{user_id}", "put"],
+  ["/friend/add/{user_id}", "put"],
+  ["/friend/delete/{user_id}", "put"],
+  ["/post/create", "post"],
+  ["/post/update", "put"],
+  ["/post/delete/{id}", "put"],
+];
+
+function describeIdempotencyKeys(spec: Json): void {
+  spec.components.parameters ??= {};
+  spec.components.parameters.IdempotencyKey = {
+    name: "Idempotency-Key",
+    in: "header",
+    required: false,
+    description:
+      "Makes a retry safe: a repeat of this request with the same key (by the same user) within 24 hours answers the first result and changes nothing; the same key with a different request answers 400.",
+    schema: { type: "string", minLength: 1, maxLength: 255, pattern: "^[\\x21-\\x7e]+$" },
+  };
+  for (const [path, method] of IDEMPOTENT_ROUTES) {
+    const operation = spec.paths[path][method] as Json;
+    operation.parameters = [...((operation.parameters as Json[] | undefined) ?? []), { $ref: "#/components/parameters/IdempotencyKey" }];
+  }
 }

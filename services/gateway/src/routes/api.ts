@@ -4,6 +4,7 @@ import type { feed, posts, socialgraph } from "@fanfare/contracts";
 import type { PromiseClient } from "@fanfare/runtime";
 import type { Tokens } from "../auth.js";
 import { authenticate, currentUserId, identifyIfPossible } from "../http/authenticate.js";
+import { idempotencyKey } from "../http/idempotency.js";
 import type { RecentWrites } from "../http/recent-writes.js";
 import { badRequest, sendProblem } from "../http/problems.js";
 import { jsonObject, parse, queryInteger, uuid } from "../http/validation.js";
@@ -54,12 +55,13 @@ export function apiRouter(downstreams: Downstreams, tokens: Tokens, recentWrites
 
   router.post("/login", async (req, res) => {
     const body = parse(schemas.login, req.body, "body");
-    const { valid } = await socialGraph.verifyPassword({ userId: body.id, password: body.password });
+    // req.ip: the socket's peer unless Express's "trust proxy" is configured (see README, login throttling).
+    const { valid } = await socialGraph.verifyPassword({ userId: body.id, password: body.password, clientAddress: req.ip ?? "" });
     if (!valid) throw badRequest("invalid user id or password");
     res.json({ token: await tokens.issue(body.id) });
   });
 
-  router.post("/user/register", async (req, res) => {
+  router.post("/user/register", idempotencyKey, async (req, res) => {
     const body = parse(schemas.register, req.body, "body");
     const { user } = await socialGraph.registerUser({
       firstName: body.first_name,
@@ -89,28 +91,28 @@ export function apiRouter(downstreams: Downstreams, tokens: Tokens, recentWrites
     await socialGraph.addFriend({ userId: currentUserId(res), friendId: user_id });
     res.status(200).end();
   };
-  router.put("/friend/set/:user_id", authed, follow);
-  router.put("/friend/add/:user_id", authed, follow);
+  router.put("/friend/set/:user_id", authed, idempotencyKey, follow);
+  router.put("/friend/add/:user_id", authed, idempotencyKey, follow);
 
-  router.put("/friend/delete/:user_id", authed, async (req, res) => {
+  router.put("/friend/delete/:user_id", authed, idempotencyKey, async (req, res) => {
     const { user_id } = parse(schemas.userIdParam, req.params, "path");
     await socialGraph.removeFriend({ userId: currentUserId(res), friendId: user_id });
     res.status(200).end();
   });
 
-  router.post("/post/create", authed, async (req, res) => {
+  router.post("/post/create", authed, idempotencyKey, async (req, res) => {
     const body = parse(schemas.createPost, req.body, "body");
     const { post } = await posts.createPost({ authorUserId: currentUserId(res), text: body.text });
     res.json(post!.id);
   });
 
-  router.put("/post/update", authed, async (req, res) => {
+  router.put("/post/update", authed, idempotencyKey, async (req, res) => {
     const body = parse(schemas.updatePost, req.body, "body");
     await posts.updatePost({ actorUserId: currentUserId(res), postId: body.id, text: body.text });
     res.status(200).end();
   });
 
-  router.put("/post/delete/:id", authed, async (req, res) => {
+  router.put("/post/delete/:id", authed, idempotencyKey, async (req, res) => {
     const { id } = parse(schemas.idParam, req.params, "path");
     await posts.deletePost({ actorUserId: currentUserId(res), postId: id });
     res.status(200).end();

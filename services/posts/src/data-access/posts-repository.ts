@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from "uuid";
 import { events } from "@fanfare/contracts";
-import { enqueueEvent, SUBJECTS, type DatabaseRouter, type PoolClient } from "@fanfare/runtime";
+import { enqueueEvent, idempotentTransaction, jsonResult, SUBJECTS, type DatabaseRouter, type PoolClient } from "@fanfare/runtime";
 import type { OwnedChange } from "../domain/posts.js";
 
 export interface PostRow {
@@ -16,9 +16,9 @@ const POST_COLUMNS = "id, author_id, text, created_at, updated_at";
 export class PostsRepository {
   constructor(private readonly db: DatabaseRouter) {}
 
-  /** The post and its posts.created event commit together. */
+  /** The post and its posts.created event commit together (once per idempotency key). */
   insert(authorId: string, text: string): Promise<PostRow> {
-    return this.db.transaction(async (client) => {
+    return idempotentTransaction(this.db, "posts.create", { authorId, text }, jsonResult<PostRow>(), async (client) => {
       const { rows } = await client.query<PostRow>(
         `INSERT INTO posts (id, author_id, text) VALUES ($1, $2, $3) RETURNING ${POST_COLUMNS}`,
         [uuidv7(), authorId, text],
@@ -34,7 +34,7 @@ export class PostsRepository {
   }
 
   updateOwned(actorId: string, postId: string, text: string): Promise<OwnedChange<PostRow>> {
-    return this.db.transaction(async (client) => {
+    return idempotentTransaction(this.db, "posts.update", { actorId, postId, text }, jsonResult<OwnedChange<PostRow>>(), async (client) => {
       const owner = await lockedOwner(client, postId);
       if (owner === undefined) return { kind: "missing" };
       if (owner !== actorId) return { kind: "not-owner" };
@@ -53,7 +53,7 @@ export class PostsRepository {
   }
 
   deleteOwned(actorId: string, postId: string): Promise<OwnedChange<void>> {
-    return this.db.transaction(async (client) => {
+    return idempotentTransaction(this.db, "posts.delete", { actorId, postId }, jsonResult<OwnedChange<void>>(), async (client) => {
       const owner = await lockedOwner(client, postId);
       if (owner === undefined) return { kind: "missing" };
       if (owner !== actorId) return { kind: "not-owner" };

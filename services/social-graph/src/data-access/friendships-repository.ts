@@ -1,5 +1,5 @@
 import { events } from "@fanfare/contracts";
-import { enqueueEvent, SUBJECTS, type DatabaseRouter, type PoolClient } from "@fanfare/runtime";
+import { enqueueEvent, idempotentTransaction, jsonResult, SUBJECTS, type DatabaseRouter, type PoolClient } from "@fanfare/runtime";
 import { isCelebrity, type CelebrityRule } from "../domain/celebrity.js";
 
 export type FriendshipChange = "changed" | "unchanged" | "unknown-user";
@@ -12,7 +12,7 @@ export class FriendshipsRepository {
 
   /** user follows friend: the row, both counters and the graph event commit together or not at all. */
   add(userId: string, friendId: string): Promise<FriendshipChange> {
-    return this.db.transaction(async (client) => {
+    return idempotentTransaction(this.db, "friendships.add", { userId, friendId }, jsonResult<FriendshipChange>(), async (client) => {
       if (!(await lockBothUsers(client, userId, friendId))) return "unknown-user";
       const inserted = await client.query("INSERT INTO friendships (user_id, friend_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", [
         userId,
@@ -29,7 +29,7 @@ export class FriendshipsRepository {
   }
 
   remove(userId: string, friendId: string): Promise<FriendshipChange> {
-    return this.db.transaction(async (client) => {
+    return idempotentTransaction(this.db, "friendships.remove", { userId, friendId }, jsonResult<FriendshipChange>(), async (client) => {
       if (!(await lockBothUsers(client, userId, friendId))) return "unknown-user";
       const deleted = await client.query("DELETE FROM friendships WHERE user_id = $1 AND friend_id = $2", [userId, friendId]);
       if (deleted.rowCount === 0) return "unchanged";

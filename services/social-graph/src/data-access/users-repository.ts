@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from "uuid";
-import type { DatabaseRouter } from "@fanfare/runtime";
+import { idempotentTransaction, jsonResult, type DatabaseRouter } from "@fanfare/runtime";
 import type { NewUser } from "../domain/users.js";
 
 export interface UserRow {
@@ -20,13 +20,17 @@ const USER_COLUMNS = "id, first_name, second_name, birthdate, biography, city, f
 export class UsersRepository {
   constructor(private readonly db: DatabaseRouter) {}
 
-  async insert(user: NewUser, passwordHash: string): Promise<UserRow> {
-    const { rows } = await this.db.write<UserRow>(
-      `INSERT INTO users (id, first_name, second_name, birthdate, biography, city, password_hash)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${USER_COLUMNS}`,
-      [uuidv7(), user.firstName, user.secondName, user.birthdate, user.biography, user.city, passwordHash],
-    );
-    return rows[0]!;
+  /** Once per idempotency key; the password stays out of the request fingerprint (a fast hash of it would leak it). */
+  insert(user: NewUser, passwordHash: string): Promise<UserRow> {
+    const { password: _, ...profile } = user;
+    return idempotentTransaction(this.db, "users.register", profile, jsonResult<UserRow>(), async (client) => {
+      const { rows } = await client.query<UserRow>(
+        `INSERT INTO users (id, first_name, second_name, birthdate, biography, city, password_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${USER_COLUMNS}`,
+        [uuidv7(), user.firstName, user.secondName, user.birthdate, user.biography, user.city, passwordHash],
+      );
+      return rows[0]!;
+    });
   }
 
   async findById(id: string): Promise<UserRow | undefined> {

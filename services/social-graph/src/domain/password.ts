@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from "node:crypto";
+import { resourceExhausted } from "@fanfare/runtime";
 
 // scrypt parameters (OWASP's minimum for scrypt: N=2^17 would be stronger but costs 128 MiB and
 // ~0.3 s per login on this hardware; N=2^15 with r=8 is 32 MiB and ~80 ms, a deliberate trade-off).
@@ -29,4 +30,41 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const expected = Buffer.from(key, "base64");
   const actual = await derive(password, Buffer.from(salt, "base64"), { N: Number(n), r: Number(r), p: Number(p) }, expected.length);
   return timingSafeEqual(actual, expected);
+}
+
+/**
+ * Hashing with bounded concurrency. Each scrypt run takes a core for ~80 ms and 32 MiB; unbounded,
+ * 16 concurrent logins took both cores (p50 826 ms) and starved every other request. At most
+ * `concurrency` run at once, at most `maxWaiting` wait, and beyond that callers are told to retry.
+ */
+export class PasswordHasher {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly concurrency: number,
+    private readonly maxWaiting: number,
+  ) {}
+
+  hash(password: string): Promise<string> {
+    return this.limited(() => hashPassword(password));
+  }
+
+  verify(password: string, stored: string): Promise<boolean> {
+    return this.limited(() => verifyPassword(password, stored));
+  }
+
+  private async limited<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running < this.concurrency) this.running++;
+    else if (this.waiting.length >= this.maxWaiting) throw resourceExhausted("too many password checks at once; retry in a moment", 1);
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next waiter, or is given back.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
 }

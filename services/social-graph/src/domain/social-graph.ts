@@ -1,7 +1,8 @@
-import { inRequestedOrder, invalidArgument, notFound, pageSize } from "@fanfare/runtime";
+import { inRequestedOrder, invalidArgument, notFound, pageSize, resourceExhausted } from "@fanfare/runtime";
 import type { FriendshipsRepository } from "../data-access/friendships-repository.js";
+import type { LoginFailuresRepository } from "../data-access/login-failures-repository.js";
 import type { UserRow, UsersRepository } from "../data-access/users-repository.js";
-import { hashPassword, verifyPassword } from "./password.js";
+import type { PasswordHasher } from "./password.js";
 import {
   prefixPattern,
   requireDifferentUsers,
@@ -22,16 +23,25 @@ const CHUNK_BOUNDS_MAX_SCAN = 200_000;
 /** Users per BatchGetUsers call; a feed page needs a few dozen. */
 export const BATCH_GET_MAX = 1_000;
 
+/** Failed logins allowed per window before that account, or that client address, must wait for the window's end. */
+export interface LoginLimits {
+  account: number;
+  address: number;
+}
+
 /** The social graph's use cases; ids arrive validated by the transport layer. */
 export class SocialGraph {
   constructor(
     private readonly users: UsersRepository,
     private readonly friendships: FriendshipsRepository,
+    private readonly loginFailures: LoginFailuresRepository,
+    private readonly hasher: PasswordHasher,
+    private readonly loginLimits: LoginLimits,
   ) {}
 
   async register(input: NewUser): Promise<UserRow> {
     const user = validateNewUser(input);
-    return this.users.insert(user, await hashPassword(user.password));
+    return this.users.insert(user, await this.hasher.hash(user.password));
   }
 
   async getUser(id: string): Promise<UserRow> {
@@ -53,11 +63,23 @@ export class SocialGraph {
     );
   }
 
-  /** Unknown user: NOT_FOUND, so the caller can tell "no such user" from "wrong password". */
-  async checkPassword(userId: string, password: string): Promise<boolean> {
+  /**
+   * Unknown user: NOT_FOUND, so the caller can tell "no such user" from "wrong password". Attempts
+   * are counted per account and per client address before the password is checked (atomically, so
+   * concurrent guesses cannot slip past the limit together); past the limits the caller is refused
+   * before any hashing (RESOURCE_EXHAUSTED with the seconds to wait), so guessing costs no CPU and
+   * gets nowhere. A success clears the account's count and gives the address its attempt back.
+   */
+  async checkPassword(userId: string, password: string, clientAddress: string): Promise<boolean> {
     const hash = await this.users.passwordHash(userId);
+    const keys = { account: userId, address: clientAddress };
+    const windows = await this.loginFailures.reserve(hash === undefined ? { address: clientAddress } : keys);
+    const blocked = windows.filter((window) => window.failures > this.loginLimits[window.scope]);
+    if (blocked.length > 0) throw resourceExhausted("too many failed logins; try again later", Math.ceil(Math.max(...blocked.map((window) => window.secondsLeft))));
     if (hash === undefined) throw notFound("user not found");
-    return verifyPassword(password, hash);
+    const valid = await this.hasher.verify(password, hash);
+    if (valid) await this.loginFailures.forgive(keys);
+    return valid;
   }
 
   async follow(userId: string, friendId: string): Promise<boolean> {

@@ -1,7 +1,10 @@
 import { socialgraph } from "@fanfare/contracts";
-import { bindService, invalidArgument, requireUuid, type ServiceBinding } from "@fanfare/runtime";
+import { bindService, invalidArgument, requireText, requireUuid, type ServiceBinding } from "@fanfare/runtime";
 import type { UserRow } from "../data-access/users-repository.js";
 import { BATCH_GET_MAX, type SocialGraph } from "../domain/social-graph.js";
+
+/** An IPv6 address with a zone fits in 64; anything longer is not an address. Empty: unknown (an internal caller). */
+const CLIENT_ADDRESS_RULE = { min: 0, max: 64 };
 
 export function socialGraphBinding(graph: SocialGraph): ServiceBinding {
   return bindService(socialgraph.SocialGraphServiceService, {
@@ -27,7 +30,7 @@ export function socialGraphBinding(graph: SocialGraph): ServiceBinding {
       users: (await graph.search(request.firstNamePrefix, request.lastNamePrefix, request.limit)).map(toProtoUser),
     }),
     verifyPassword: async (request) => ({
-      valid: await graph.checkPassword(requireUuid(request.userId, "user_id"), request.password),
+      valid: await graph.checkPassword(requireUuid(request.userId, "user_id"), request.password, requireText(request.clientAddress, "client_address", CLIENT_ADDRESS_RULE)),
     }),
     addFriend: async (request) => ({
       created: await graph.follow(requireUuid(request.userId, "user_id"), requireUuid(request.friendId, "friend_id")),
