@@ -1,6 +1,7 @@
 // init-system: fills a running Fanfare with generated people through its REST API, as the original
-// system's initialize_system.py did. People (Russian locale) register and log in; each follows 0..N
-// random others; each writes 0..M posts; then one user's feed is read back (offset=0, limit=2).
+// system's initialize_system.py did. People (Russian locale) register, log in and look at their feed;
+// then, interleaved and concurrently, each follows 0..N random others and writes 0..M posts; then one
+// user's feed is read back (offset=0, limit=2).
 //
 //   npm run init-system -- --users 40 [--max-friends 20] [--max-posts 10] [--seed 1] [--url http://localhost:8083]
 import { parseArgs } from "node:util";
@@ -120,21 +121,24 @@ async function main(): Promise<void> {
     const { user_id } = (await call(options, "/user/register", { method: "POST", body: profile })) as { user_id: string };
     const { token } = (await call(options, "/login", { method: "POST", body: { id: user_id, password: profile.password } })) as { token: string };
     registered[i] = { id: user_id, token, password: profile.password, name: `${profile.first_name} ${profile.second_name}` };
+    // A person who logs in looks at the feed: that makes the timeline cached, so what follows fans out into it.
+    await call(options, "/post/feed?offset=0&limit=10", { token });
     stats.counts.users++;
   });
 
-  const pairs = follows.flatMap((targets, i) => targets.map((j) => [i, j] as const)).filter(([i, j]) => registered[i] && registered[j]);
-  const friendships = bars.create(pairs.length, 0, { phase: "friendships    " });
-  await forEachBounded(pairs, friendships, stats, async ([i, j]) => {
-    await call(options, `/friend/set/${registered[j]!.id}`, { method: "PUT", token: registered[i]!.token });
-    stats.counts.friendships++;
-  });
-
-  const writes = posts.flatMap((texts, i) => texts.map((text) => [i, text] as const)).filter(([i]) => registered[i]);
-  const postBar = bars.create(writes.length, 0, { phase: "posts          " });
-  await forEachBounded(writes, postBar, stats, async ([i, text]) => {
-    await call(options, "/post/create", { method: "POST", token: registered[i]!.token, body: { text } });
-    stats.counts.posts++;
+  // Follows and posts interleaved, as people act at once: the concurrent burst the feed must keep right.
+  const follow = follows.flatMap((targets, i) => targets.map((j) => ({ kind: "follow" as const, i, j })));
+  const write = posts.flatMap((texts, i) => texts.map((text) => ({ kind: "post" as const, i, text })));
+  const actions = faker.helpers.shuffle([...follow, ...write]).filter((action) => registered[action.i] && (action.kind === "post" || registered[action.j]));
+  const activity = bars.create(actions.length, 0, { phase: "follows + posts " });
+  await forEachBounded(actions, activity, stats, async (action) => {
+    if (action.kind === "follow") {
+      await call(options, `/friend/set/${registered[action.j]!.id}`, { method: "PUT", token: registered[action.i]!.token });
+      stats.counts.friendships++;
+    } else {
+      await call(options, "/post/create", { method: "POST", token: registered[action.i]!.token, body: { text: action.text } });
+      stats.counts.posts++;
+    }
   });
   bars.stop();
 

@@ -17,6 +17,7 @@ import { FanOut } from "./domain/fan-out.js";
 import { FeedReader } from "./domain/feed-reader.js";
 import { Reconciler } from "./domain/reconciler.js";
 import { SourceOfTruth } from "./domain/source-of-truth.js";
+import { TimelineAuditor } from "./domain/timeline-audit.js";
 import { TimelineBuilder } from "./domain/timeline-builder.js";
 import { followCelebrityChanges, jetStreamChunkQueue, startEventConsumers } from "./entry-points/event-consumers.js";
 import { feedBinding } from "./entry-points/grpc-handlers.js";
@@ -49,13 +50,13 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
   const source = new SourceOfTruth(socialGraph, postsClient);
   const celebrities = new CelebrityDirectory(source, logger);
   const builder = new TimelineBuilder(store, source, config.FEED_MAX_ITEMS);
-  const reader = new FeedReader(store, builder, source, celebrities, config.FEED_MAX_ITEMS);
-  const fanOut = new FanOut(store, source, celebrities, progress, jetStreamChunkQueue(nats, config.FEED_CONSUMER_PREFIX), natsLiveNotifier(nats), {
+  const fanOut = new FanOut(store, source, builder, celebrities, progress, jetStreamChunkQueue(nats, config.FEED_CONSUMER_PREFIX), natsLiveNotifier(nats), {
     maxItems: config.FEED_MAX_ITEMS,
     chunkSize: config.FANOUT_CHUNK_SIZE,
     chunkPauseMs: config.FANOUT_CHUNK_PAUSE_MS,
   });
-  const reconciler = new Reconciler(store, source, builder, config.FEED_MAX_ITEMS, logger);
+  const reader = new FeedReader(store, builder, source, celebrities, config.FEED_MAX_ITEMS);
+  const reconciler = new Reconciler(store, new TimelineAuditor(store, source, config.FEED_MAX_ITEMS), builder, logger);
 
   const celebrityEvents = followCelebrityChanges(nats, celebrities);
   const celebrityRefresh = celebrities.startRefreshing(CELEBRITY_REFRESH_MS);
@@ -67,7 +68,7 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
     fanoutAckWaitMs: config.FANOUT_ACK_WAIT_MS,
     logger,
   });
-  const resync = config.FEED_SYNC_INTERVAL_MS > 0 ? reconciler.start(config.FEED_SYNC_INTERVAL_MS) : undefined;
+  const resync = config.FEED_SYNC_INTERVAL_MS > 0 ? reconciler.start(config.FEED_SYNC_INTERVAL_MS, config.FEED_SYNC_RATE) : undefined;
   const grpc = await serveGrpc([feedBinding(reader, progress)], config, logger);
 
   return {
@@ -95,3 +96,5 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
 }
 
 export { loadFeedConfig, feedEnv } from "./config.js";
+export { openFeedAudit, type FeedAudit } from "./audit.js";
+export type { AuditReport, TimelineDrift } from "./domain/timeline-audit.js";

@@ -10,6 +10,8 @@ export const redisKeys = {
   friends: (userId: string) => `fr:{${userId}}`,
   /** Held by the one replica rebuilding this user's timeline (single-flight). */
   rebuildLock: (userId: string) => `lock:tl:{${userId}}`,
+  /** Hash (post id -> author id) of fan-out adds made while a rebuild held the lock; merged by its commit. */
+  rebuildPending: (userId: string) => `pend:tl:{${userId}}`,
   /** A post's body (protobuf fanfare.posts.v1.Post), or a one-byte tombstone once deleted. */
   post: (postId: string) => `post:{${postId}}`,
   /** A celebrity's newest post ids (same encoding as timelines), merged into fans' feeds at read time. */

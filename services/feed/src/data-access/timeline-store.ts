@@ -4,6 +4,7 @@ import { posts } from "@fanfare/contracts";
 import type { Logger } from "@fanfare/runtime";
 import { BUILT_MARKER, fromBinaryId, toBinaryId } from "./post-ids.js";
 import { redisKeys, userIdOfTimelineKey } from "./redis-keys.js";
+import { ADD_SCRIPT, CACHE_POST_SCRIPT, CLAIM_SCRIPT, COMMIT_SCRIPT, DROP_SCRIPT, REMOVE_SCRIPT, RESTART_SCRIPT } from "./timeline-scripts.js";
 
 type Post = posts.Post;
 
@@ -12,63 +13,29 @@ const TOMBSTONE = Buffer.from([0]);
 const TOMBSTONE_TTL_SECONDS = 2 * 24 * 3600;
 /** Post bodies stay cached this long after their last write; timelines hold ids only. */
 const POST_TTL_SECONDS = 14 * 24 * 3600;
-
-/**
- * Adds members to each existing timeline in KEYS and trims it to the newest ARGV[1] posts (the
- * built marker, the lowest member, always stays). A missing timeline is left alone: its user has
- * not read lately, and the next read rebuilds it. Returns, per key, how many members were new, or -1.
- * One run covers a batch of timelines, so a fan-out costs one script run per batch, not per follower.
- */
-const ADD_SCRIPT = `
-local maxItems = tonumber(ARGV[1])
-local results = {}
-for k = 1, #KEYS do
-  local key = KEYS[k]
-  if redis.call('EXISTS', key) == 0 then
-    results[k] = -1
-  else
-    local added = 0
-    for i = 2, #ARGV do added = added + redis.call('ZADD', key, 'NX', 0, ARGV[i]) end
-    if added > 0 then
-      local excess = redis.call('ZCARD', key) - 1 - maxItems
-      if excess > 0 then redis.call('ZREMRANGEBYRANK', key, 1, excess) end
-    end
-    results[k] = added
-  end
-end
-return results`;
 /** Timelines per script run: about a millisecond of Redis time, so reads queued behind it barely wait. */
 const TIMELINES_PER_SCRIPT = 250;
 
-/** Caches a post body unless the post is already known to be deleted. */
-const CACHE_POST_SCRIPT = `
-local current = redis.call('GET', KEYS[1])
-if current and string.len(current) == 1 then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-return 1`;
-
-/** Changes the friend set of a cached timeline only; an uncached user gets it at rebuild. */
-const SET_FRIEND_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-if ARGV[2] == '1' then redis.call('SADD', KEYS[2], ARGV[1]) else redis.call('SREM', KEYS[2], ARGV[1]) end
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-return 1`;
-
-/** Releases a lock only if we still hold it. */
-const RELEASE_LOCK_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
+type ScriptArg = string | number | Buffer;
 
 interface ScriptedRedis extends Redis {
-  timelinesAdd(keyCount: number, ...keysThenArgs: (string | number | Buffer)[]): Promise<number[]>;
+  timelinesAdd(keyCount: number, ...keysThenArgs: ScriptArg[]): Promise<number[]>;
+  timelinesRemove(keyCount: number, ...keysThenArgs: ScriptArg[]): Promise<number[]>;
+  claimRebuild(timeline: string, lock: string, pending: string, token: string, ttlMs: number, mode: ClaimMode): Promise<ClaimOutcome>;
+  restartRebuild(lock: string, pending: string, token: string, ttlMs: number): Promise<number>;
+  commitRebuild(timeline: string, friends: string, lock: string, pending: string, ...args: ScriptArg[]): Promise<CommitOutcome>;
+  dropTimeline(timeline: string, friends: string, lock: string, pending: string, token: string): Promise<number>;
   cachePost(key: string, body: Buffer, ttl: number): Promise<number>;
-  setFriend(timelineKey: string, friendsKey: string, friendId: string, following: "0" | "1", ttl: number): Promise<number>;
-  releaseLock(key: string, token: string): Promise<number>;
 }
 
 interface ScriptedPipeline extends ChainableCommander {
   cachePost(key: string, body: Buffer, ttl: number): ScriptedPipeline;
 }
+
+/** "missing": a reader wants the timeline built; "cached": an event wants a cached timeline made right. */
+export type ClaimMode = "missing" | "cached";
+export type ClaimOutcome = "claimed" | "busy" | "present" | "marked" | "absent";
+export type CommitOutcome = "ok" | "dirty" | "lost";
 
 export interface TimelinePage {
   /** False when the user has no cached timeline (never read, expired or flushed). */
@@ -97,9 +64,12 @@ export class TimelineStore {
     private readonly activeTtlSeconds: number,
   ) {
     redis.defineCommand("timelinesAdd", { lua: ADD_SCRIPT });
+    redis.defineCommand("timelinesRemove", { lua: REMOVE_SCRIPT });
+    redis.defineCommand("claimRebuild", { numberOfKeys: 3, lua: CLAIM_SCRIPT });
+    redis.defineCommand("restartRebuild", { numberOfKeys: 2, lua: RESTART_SCRIPT });
+    redis.defineCommand("commitRebuild", { numberOfKeys: 4, lua: COMMIT_SCRIPT });
+    redis.defineCommand("dropTimeline", { numberOfKeys: 4, lua: DROP_SCRIPT });
     redis.defineCommand("cachePost", { numberOfKeys: 1, lua: CACHE_POST_SCRIPT });
-    redis.defineCommand("setFriend", { numberOfKeys: 2, lua: SET_FRIEND_SCRIPT });
-    redis.defineCommand("releaseLock", { numberOfKeys: 1, lua: RELEASE_LOCK_SCRIPT });
     this.redis = redis as ScriptedRedis;
   }
 
@@ -187,59 +157,51 @@ export class TimelineStore {
     return members.filter((member) => member.length === 16).map(fromBinaryId);
   }
 
-  /** Adds posts to each user's timeline that is cached; returns, per user, whether something was new. */
-  async addToTimelines(userIds: string[], postIds: string[]): Promise<boolean[]> {
+  /**
+   * Fan-out: adds an author's posts to each user's cached timeline whose friend set holds the author
+   * (see ADD_SCRIPT); returns, per user, whether something was new.
+   */
+  async addToTimelines(userIds: string[], authorId: string, postIds: string[]): Promise<boolean[]> {
     if (userIds.length === 0 || postIds.length === 0) return userIds.map(() => false);
     const members = postIds.map(toBinaryId);
-    const timelineKeys = userIds.map(redisKeys.timeline);
     const added = new Map<string, number>();
     // One batch at a time: a reader's command then waits behind at most one script run per writer.
-    for (const keys of this.scriptBatches(timelineKeys)) {
-      const counts = await this.redis.timelinesAdd(keys.length, ...keys, this.maxItems, ...members);
-      keys.forEach((key, i) => added.set(key, counts[i]!));
+    for (const batch of this.scriptBatches(userIds)) {
+      const keys = batch.flatMap((userId) => [redisKeys.timeline(userId), redisKeys.friends(userId), redisKeys.rebuildLock(userId), redisKeys.rebuildPending(userId)]);
+      const counts = await this.redis.timelinesAdd(keys.length, ...keys, this.maxItems, authorId, ...members);
+      batch.forEach((userId, i) => added.set(userId, counts[i]!));
     }
-    return timelineKeys.map((key) => (added.get(key) ?? 0) > 0);
+    return userIds.map((userId) => (added.get(userId) ?? 0) > 0);
+  }
+
+  /** Removes posts from the users' cached timelines; returns the users whose full timeline became short (to refill). */
+  async removeFromTimelines(userIds: string[], postIds: string[]): Promise<string[]> {
+    if (userIds.length === 0 || postIds.length === 0) return [];
+    const members = postIds.map(toBinaryId);
+    const refill: string[] = [];
+    for (const batch of this.scriptBatches(userIds)) {
+      const keys = batch.flatMap((userId) => [redisKeys.timeline(userId), redisKeys.rebuildLock(userId)]);
+      const outcomes = await this.redis.timelinesRemove(keys.length, ...keys, this.maxItems, ...members);
+      batch.forEach((userId, i) => outcomes[i] === 1 && refill.push(userId));
+    }
+    return refill;
   }
 
   /**
-   * Keys one script run may touch together: any on a single server; on a Redis Cluster only keys
-   * of one slot (there a batch is mostly one follower, correct but without the batching gain).
+   * Users whose keys one script run may touch together: any on a single server; on a Redis Cluster
+   * only users of one slot (there a batch is mostly one follower, correct but without the batching gain).
    */
-  private scriptBatches(keys: string[]): string[][] {
+  private scriptBatches(userIds: string[]): string[][] {
     const groups = new Map<number, string[]>();
-    for (const key of keys) {
-      const slot = this.redis.isCluster ? calculateSlot(key) : 0;
+    for (const userId of userIds) {
+      const slot = this.redis.isCluster ? calculateSlot(redisKeys.timeline(userId)) : 0;
       const group = groups.get(slot);
-      if (group) group.push(key);
-      else groups.set(slot, [key]);
+      if (group) group.push(userId);
+      else groups.set(slot, [userId]);
     }
     const batches: string[][] = [];
     for (const group of groups.values()) for (let i = 0; i < group.length; i += TIMELINES_PER_SCRIPT) batches.push(group.slice(i, i + TIMELINES_PER_SCRIPT));
     return batches;
-  }
-
-  async removeFromTimelines(userIds: string[], postIds: string[]): Promise<void> {
-    if (userIds.length === 0 || postIds.length === 0) return;
-    const members = postIds.map(toBinaryId);
-    const pipeline = this.redis.pipeline();
-    for (const userId of userIds) pipeline.zrem(redisKeys.timeline(userId), ...members);
-    await execOrThrow(pipeline);
-  }
-
-  /** Replaces a timeline and its friend set at once (rebuild and resync). */
-  async replaceTimeline(userId: string, postIds: string[], friendIds: string[]): Promise<void> {
-    const key = redisKeys.timeline(userId);
-    const friendsKey = redisKeys.friends(userId);
-    const members = postIds.slice(0, this.maxItems).flatMap((id) => [0, toBinaryId(id)]);
-    const transaction = this.redis.multi().del(key).call("ZADD", [key, 0, BUILT_MARKER, ...members]).expire(key, this.activeTtlSeconds).del(friendsKey);
-    if (friendIds.length > 0) transaction.sadd(friendsKey, ...friendIds).expire(friendsKey, this.activeTtlSeconds);
-    await execOrThrow(transaction);
-  }
-
-  /** Records a follow or unfollow in a cached friend set; false when the timeline is not cached. */
-  async setFollowing(userId: string, friendId: string, following: boolean): Promise<boolean> {
-    const result = await this.redis.setFriend(redisKeys.timeline(userId), redisKeys.friends(userId), friendId, following ? "1" : "0", this.activeTtlSeconds);
-    return result === 1;
   }
 
   async friendIds(userId: string): Promise<string[]> {
@@ -256,27 +218,53 @@ export class TimelineStore {
     });
   }
 
-  async cachePosts(bodies: Post[]): Promise<void> {
-    if (bodies.length === 0) return;
+  /** Caches post bodies; returns, per post, false when it is known to be deleted (tombstoned). */
+  async cachePosts(bodies: Post[]): Promise<boolean[]> {
+    if (bodies.length === 0) return [];
     const pipeline = this.redis.pipeline() as ScriptedPipeline;
     for (const post of bodies) pipeline.cachePost(redisKeys.post(post.id), Buffer.from(posts.Post.encode(post).finish()), POST_TTL_SECONDS);
-    await execOrThrow(pipeline);
+    return (await execOrThrow(pipeline)).map((result) => result === 1);
   }
 
   async markDeleted(postId: string): Promise<void> {
     await this.redis.set(redisKeys.post(postId), TOMBSTONE, "EX", TOMBSTONE_TTL_SECONDS);
   }
 
-  async tryLockRebuild(userId: string, token: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(redisKeys.rebuildLock(userId), token, "PX", ttlMs, "NX")) === "OK";
+  /** Starts a rebuild of the user's timeline under `token` (see CLAIM_SCRIPT for the outcomes). */
+  claimRebuild(userId: string, token: string, ttlMs: number, mode: ClaimMode): Promise<ClaimOutcome> {
+    return this.redis.claimRebuild(redisKeys.timeline(userId), redisKeys.rebuildLock(userId), redisKeys.rebuildPending(userId), token, ttlMs, mode);
+  }
+
+  /** Before reading the databases again; false when the lock expired or was taken over. */
+  async restartRebuild(userId: string, token: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.restartRebuild(redisKeys.rebuildLock(userId), redisKeys.rebuildPending(userId), token, ttlMs)) === 1;
+  }
+
+  /** Writes the rebuilt timeline and friend set and releases the lock, unless anything changed meanwhile. */
+  commitRebuild(userId: string, token: string, postIds: string[], friendIds: string[]): Promise<CommitOutcome> {
+    const members = postIds.slice(0, this.maxItems).map(toBinaryId);
+    return this.redis.commitRebuild(
+      redisKeys.timeline(userId),
+      redisKeys.friends(userId),
+      redisKeys.rebuildLock(userId),
+      redisKeys.rebuildPending(userId),
+      token,
+      this.activeTtlSeconds,
+      this.maxItems,
+      members.length,
+      BUILT_MARKER,
+      ...members,
+      ...friendIds,
+    );
+  }
+
+  /** Gives a rebuild up: drops the timeline and friend set (the next read builds them), and the lock if still ours. */
+  async dropTimeline(userId: string, token: string): Promise<void> {
+    await this.redis.dropTimeline(redisKeys.timeline(userId), redisKeys.friends(userId), redisKeys.rebuildLock(userId), redisKeys.rebuildPending(userId), token);
   }
 
   async isRebuildLocked(userId: string): Promise<boolean> {
     return (await this.redis.exists(redisKeys.rebuildLock(userId))) === 1;
-  }
-
-  async unlockRebuild(userId: string, token: string): Promise<void> {
-    await this.redis.releaseLock(redisKeys.rebuildLock(userId), token);
   }
 
   /** One step of a SCAN over cached timelines: the next cursor ("0" when done) and user ids. */
@@ -286,6 +274,8 @@ export class TimelineStore {
   }
 }
 
-async function execOrThrow(commands: ChainableCommander): Promise<void> {
-  for (const [error] of (await commands.exec()) ?? []) if (error) throw error;
+async function execOrThrow(commands: ChainableCommander): Promise<unknown[]> {
+  const results = (await commands.exec()) ?? [];
+  for (const [error] of results) if (error) throw error;
+  return results.map(([, result]) => result);
 }

@@ -4,9 +4,11 @@ import type { TimelineStore } from "../data-access/timeline-store.js";
 import type { CelebrityDirectory } from "./celebrity-directory.js";
 import { celebrityFanoutDuration, chunksLanded, chunksPublished, deliveryLatency, timelineWrites } from "./feed-metrics.js";
 import type { SourceOfTruth } from "./source-of-truth.js";
+import type { TimelineBuilder } from "./timeline-builder.js";
 
 /** Followers per page read from social-graph (direct fan-out). */
 const FOLLOWER_PAGE = 1_000;
+
 /**
  * Followers written and notified per step of a delivery. The feed's event loop also serves reads: a
  * chunk's 5000 live messages published in one loop held it for milliseconds; between steps it yields.
@@ -36,6 +38,7 @@ export class FanOut {
   constructor(
     private readonly store: TimelineStore,
     private readonly source: SourceOfTruth,
+    private readonly builder: TimelineBuilder,
     private readonly celebrities: CelebrityDirectory,
     private readonly progress: FanoutProgressStore,
     private readonly queueChunk: ChunkQueue,
@@ -49,22 +52,29 @@ export class FanOut {
    */
   async postCreated(event: events.PostCreated): Promise<void> {
     const post = toPost(event);
-    await this.store.cachePosts([post]);
+    const [alive] = await this.store.cachePosts([post]);
+    if (!alive) return; // Deleted before its creation was handled: nobody is to see it.
     if (this.celebrities.isCelebrity(event.authorUserId)) return this.planChunks(post);
-    await this.forEachFollowerPage(event.authorUserId, FOLLOWER_PAGE, (followers) => this.deliver(followers, post));
+    const landed: string[] = [];
+    await this.forEachFollowerPage(event.authorUserId, FOLLOWER_PAGE, async (followers) => void landed.push(...(await this.deliver(followers, post))));
+    await this.undoIfDeletedMeanwhile(post, landed);
     if (event.createdAt) deliveryLatency.observe((Date.now() - event.createdAt.getTime()) / 1000);
   }
 
-  /** One queued chunk: the followers in its keyset range get the post. Redelivery adds nothing twice. */
-  async deliverChunk(job: events.FanoutChunk): Promise<void> {
+  /**
+   * One queued chunk: the followers in its keyset range get the post. A redelivery (its first
+   * worker died or gave up) adds nothing twice: timelines are sets.
+   */
+  async deliverChunk(job: events.FanoutChunk, delivery: "first" | "redelivery"): Promise<void> {
     const [post] = await this.store.cachedPosts([job.postId]);
     if (post === "deleted") return;
     const body = post ?? (await this.source.postsById([job.postId]))[0];
     if (!body) return;
     const followers = await this.followersInRange(job);
-    const written = await this.deliver(followers, body);
-    const outcome = await this.progress.chunkDone(job.postId, job.chunkIndex, written);
-    chunksLanded.inc({ delivery: outcome.firstTime ? "first" : "redelivery" });
+    const landed = await this.deliver(followers, body);
+    await this.undoIfDeletedMeanwhile(body, landed);
+    const outcome = await this.progress.chunkDone(job.postId, job.chunkIndex, landed.length);
+    chunksLanded.inc({ delivery });
     if (outcome.finished) {
       const { durationMs } = await this.progress.progress(job.postId);
       celebrityFanoutDuration.observe(durationMs / 1000);
@@ -87,22 +97,26 @@ export class FanOut {
     await this.store.markDeleted(event.postId);
     await this.store.removeCelebrityPost(event.authorUserId, event.postId);
     if (this.celebrities.isCelebrity(event.authorUserId)) return;
-    await this.forEachFollowerPage(event.authorUserId, FOLLOWER_PAGE, (followers) => this.store.removeFromTimelines(followers, [event.postId]));
+    await this.forEachFollowerPage(event.authorUserId, FOLLOWER_PAGE, (followers) => this.builder.removeAndRefill(followers, [event.postId]));
   }
 
-  /** Follow or unfollow: brings the cached timeline in line with what social-graph says now. */
-  async friendshipChanged(userId: string, friendId: string): Promise<void> {
-    if (!(await this.store.timelineExists(userId))) return;
-    const following = await this.source.follows(userId, friendId);
-    if (!(await this.store.setFollowing(userId, friendId, following))) return;
-    // Ids only: bodies are fetched and cached by the reads that show them.
-    const friendPosts = await this.source.recentPostIds([friendId], 0, this.settings.maxItems);
-    if (following) {
-      await this.store.addToTimelines([userId], friendPosts);
-      timelineWrites.inc(friendPosts.length);
-    } else {
-      await this.store.removeFromTimelines([userId], friendPosts);
-    }
+  /**
+   * Follow or unfollow: the user's cached timeline is rebuilt from what the databases say now, so
+   * the new friend's history arrives, the old one's leaves, the window stays FEED_MAX_ITEMS deep, and
+   * repeated or reordered events converge on the same state.
+   */
+  async friendshipChanged(userId: string): Promise<void> {
+    await this.builder.refresh(userId);
+  }
+
+  /**
+   * The post was alive when its delivery started; if its deletion was handled in the meantime, that
+   * removal may have run before these writes. Checking the tombstone after writing closes the gap:
+   * the deletion tombstones before it removes, so one of the two always sees the other.
+   */
+  private async undoIfDeletedMeanwhile(post: posts.Post, landed: string[]): Promise<void> {
+    const [cached] = await this.store.cachedPosts([post.id]);
+    if (cached === "deleted") await this.builder.removeAndRefill(landed, [post.id]);
   }
 
   /**
@@ -141,18 +155,18 @@ export class FanOut {
     }
   }
 
-  /** Writes the post into the followers' cached timelines; returns how many got it. */
-  private async deliver(followers: string[], post: posts.Post): Promise<number> {
-    let written = 0;
+  /** Writes the post into the followers' cached timelines; returns those that got it. */
+  private async deliver(followers: string[], post: posts.Post): Promise<string[]> {
+    const landed: string[] = [];
     for (let i = 0; i < followers.length; i += DELIVERY_BATCH) {
       const batch = followers.slice(i, i + DELIVERY_BATCH);
-      const added = await this.store.addToTimelines(batch, [post.id]);
-      const landed = batch.filter((_, j) => added[j]);
-      this.live.postLanded(landed, post);
-      timelineWrites.inc(landed.length);
-      written += landed.length;
+      const added = await this.store.addToTimelines(batch, post.authorUserId, [post.id]);
+      const got = batch.filter((_, j) => added[j]);
+      this.live.postLanded(got, post);
+      timelineWrites.inc(got.length);
+      landed.push(...got);
     }
-    return written;
+    return landed;
   }
 
   private async forEachFollowerPage(authorId: string, pageSize: number, write: (followers: string[]) => Promise<unknown>): Promise<void> {

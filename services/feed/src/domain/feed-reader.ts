@@ -47,7 +47,7 @@ export class FeedReader {
       const postIds = (await this.mergeCelebrityPosts(page, offset + limit)).slice(offset, offset + limit);
       const { visible, stale } = await this.hydrate(userId, postIds);
       if (stale.length === 0 || attempt === MAX_READ_ATTEMPTS) return visible;
-      await this.store.removeFromTimelines([userId], stale);
+      await this.builder.removeAndRefill([userId], stale);
     }
   }
 

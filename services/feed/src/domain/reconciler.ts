@@ -1,53 +1,61 @@
 import type { Logger } from "@fanfare/runtime";
 import type { TimelineStore } from "../data-access/timeline-store.js";
 import { resyncFixes } from "./feed-metrics.js";
-import type { SourceOfTruth } from "./source-of-truth.js";
+import type { TimelineAuditor } from "./timeline-audit.js";
 import type { TimelineBuilder } from "./timeline-builder.js";
 
-/** Timelines compared per round: bounds the load one round puts on social-graph and posts. */
-const TIMELINES_PER_ROUND = 500;
 const SCAN_COUNT = 200;
 
 /**
- * Once per FEED_SYNC_INTERVAL_MS, compares cached timelines with the databases and repairs the
- * ones that drifted (a lost event, a race with a rebuild), as the original system synchronised its
- * cache periodically. Only cached timelines are visited, and those are the recently active users'.
- * Large caches are covered over several rounds: the SCAN cursor carries on where it stopped.
+ * The net under the event flow, as the original system synchronised its cache periodically: every
+ * FEED_SYNC_INTERVAL_MS a pass audits every cached timeline against the databases (SCAN, so replicas
+ * share nothing but Redis) and refreshes those that drifted. A pass is paced at FEED_SYNC_RATE audits
+ * a second (each is two reads on the leaders), so a drift heals within one interval plus one pass:
+ * at most interval + max(interval, cached timelines / rate). A pass still running when the next is
+ * due just goes on. A drift seen while events are in flight is refreshed too; refreshing a right
+ * timeline costs a rebuild and changes nothing.
  */
 export class Reconciler {
-  private cursor = "0";
+  /** Set by stop(): a pass in progress ends after the timeline it is auditing. */
+  private stopping = false;
 
   constructor(
     private readonly store: TimelineStore,
-    private readonly source: SourceOfTruth,
+    private readonly auditor: TimelineAuditor,
     private readonly builder: TimelineBuilder,
-    private readonly maxItems: number,
     private readonly logger: Logger,
   ) {}
 
-  /** One round; returns how many timelines it repaired. */
-  async runRound(): Promise<number> {
+  /** One pass over every cached timeline, at most `ratePerSecond` audits a second (unpaced when absent); returns how many it repaired. */
+  async runPass(ratePerSecond?: number): Promise<number> {
+    const started = Date.now();
     let visited = 0;
     let fixed = 0;
-    do {
-      const step = await this.store.scanTimelines(this.cursor, SCAN_COUNT);
-      this.cursor = step.cursor;
+    for (let cursor = "0"; ; ) {
+      const step = await this.store.scanTimelines(cursor, SCAN_COUNT);
       for (const userId of step.userIds) {
+        if (this.stopping) return fixed;
         if (await this.repairIfDrifted(userId)) fixed++;
         visited++;
+        if (ratePerSecond) await pace(started, visited, ratePerSecond);
       }
-    } while (this.cursor !== "0" && visited < TIMELINES_PER_ROUND);
-    if (fixed > 0) this.logger.info({ visited, fixed }, "reconciler repaired timelines");
+      cursor = step.cursor;
+      if (cursor === "0") break;
+    }
+    if (fixed > 0) this.logger.info({ visited, fixed, seconds: (Date.now() - started) / 1000 }, "reconciler repaired timelines");
     return fixed;
   }
 
-  start(intervalMs: number): { stop: () => Promise<void> } {
-    let running: Promise<unknown> = Promise.resolve();
+  start(intervalMs: number, ratePerSecond: number): { stop: () => Promise<void> } {
+    let running: Promise<unknown> | undefined;
     const timer = setInterval(() => {
-      running = running.then(() => this.runRound()).catch((error: unknown) => this.logger.warn({ err: error }, "reconciler round failed"));
+      running ??= this.runPass(ratePerSecond)
+        .catch((error: unknown) => this.logger.warn({ err: error }, "reconciler pass failed"))
+        .finally(() => (running = undefined));
     }, intervalMs);
     return {
       stop: async () => {
+        this.stopping = true;
         clearInterval(timer);
         await running;
       },
@@ -55,18 +63,16 @@ export class Reconciler {
   }
 
   private async repairIfDrifted(userId: string): Promise<boolean> {
-    const friends = await this.source.friendsOf(userId);
-    const expected = await this.source.recentPostIds(friends, 0, this.maxItems);
-    const [cached, cachedFriends] = await Promise.all([this.store.timelinePostIds(userId), this.store.friendIds(userId)]);
-    const drifted = !sameMembers(expected, cached) || !sameMembers(friends, cachedFriends);
-    if (!drifted) return false;
-    await this.builder.rebuild(userId);
+    if (!(await this.auditor.audit(userId))) return false;
+    await this.builder.refresh(userId);
     resyncFixes.inc();
     return true;
   }
 }
 
-function sameMembers(a: string[], b: string[]): boolean {
-  const set = new Set(b);
-  return a.length === b.length && a.every((item) => set.has(item));
+/** Sleeps until `visited` audits fit the rate since `started`. */
+async function pace(started: number, visited: number, ratePerSecond: number): Promise<void> {
+  const due = started + (visited * 1000) / ratePerSecond;
+  const wait = due - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 }

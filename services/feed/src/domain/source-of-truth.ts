@@ -1,10 +1,16 @@
 import type { posts, socialgraph } from "@fanfare/contracts";
-import type { PromiseClient } from "@fanfare/runtime";
+import { readingFromLeader, type PromiseClient } from "@fanfare/runtime";
 
 /** The posts service takes at most this many authors per call (its AUTHORS_MAX). */
 const AUTHORS_PER_CALL = 5_000;
 
-/** What the databases say, through the owning services: the truth timelines are built from. */
+/**
+ * What the databases say, through the owning services: the truth timelines are built from. What is
+ * read here is written into the cache and kept, so these reads go to the leader: a replica a few
+ * milliseconds behind would miss a follow or a post whose event was already handled, and the cache
+ * would keep the gap (see ARCHITECTURE.md, "Why nothing is lost"). Only deep pages served straight
+ * to a reader (recentPosts) use the replica, under the reader's own read-your-writes position.
+ */
 export class SourceOfTruth {
   constructor(
     private readonly socialGraph: PromiseClient<socialgraph.SocialGraphServiceClient>,
@@ -12,11 +18,7 @@ export class SourceOfTruth {
   ) {}
 
   async friendsOf(userId: string): Promise<string[]> {
-    return (await this.socialGraph.listFriends({ userId })).friendIds;
-  }
-
-  async follows(userId: string, friendId: string): Promise<boolean> {
-    return (await this.friendsOf(userId)).includes(friendId);
+    return readingFromLeader(async () => (await this.socialGraph.listFriends({ userId })).friendIds);
   }
 
   /** The newest posts of these authors, newest first; authors beyond one call's limit are asked in chunks. */
@@ -26,13 +28,15 @@ export class SourceOfTruth {
 
   /** The same page as recentPosts, ids only: no post text crosses the wire or the cache. */
   async recentPostIds(authorIds: string[], offset: number, limit: number): Promise<string[]> {
-    return acrossAuthorChunks(authorIds, offset, limit, (id) => id, async (page) => (await this.posts.listRecentPostIdsByAuthors(page)).postIds);
+    return readingFromLeader(() =>
+      acrossAuthorChunks(authorIds, offset, limit, (id) => id, async (page) => (await this.posts.listRecentPostIdsByAuthors(page)).postIds),
+    );
   }
 
   /** Posts by id; deleted ones are missing from the answer. */
   async postsById(postIds: string[]): Promise<posts.Post[]> {
     if (postIds.length === 0) return [];
-    return (await this.posts.batchGetPosts({ postIds })).posts;
+    return readingFromLeader(async () => (await this.posts.batchGetPosts({ postIds })).posts);
   }
 
   async celebrities(): Promise<string[]> {
@@ -41,12 +45,12 @@ export class SourceOfTruth {
 
   /** The last follower id of each range of `chunkSize` followers after `after`; done at the list's end. */
   async followerChunkBounds(userId: string, after: string, chunkSize: number): Promise<{ bounds: string[]; done: boolean }> {
-    const page = await this.socialGraph.listFollowerChunkBounds({ userId, afterFollowerId: after, chunkSize, maxBounds: 0 });
+    const page = await readingFromLeader(() => this.socialGraph.listFollowerChunkBounds({ userId, afterFollowerId: after, chunkSize, maxBounds: 0 }));
     return { bounds: page.lastFollowerIds, done: page.done };
   }
 
   async followerPage(userId: string, after: string, pageSize: number): Promise<{ ids: string[]; next: string }> {
-    const page = await this.socialGraph.listFollowers({ userId, afterFollowerId: after, pageSize });
+    const page = await readingFromLeader(() => this.socialGraph.listFollowers({ userId, afterFollowerId: after, pageSize }));
     return { ids: page.followerIds, next: page.nextAfterFollowerId };
   }
 }

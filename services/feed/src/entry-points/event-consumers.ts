@@ -43,7 +43,9 @@ export async function startEventConsumers(fanOut: FanOut, settings: ConsumerSett
       // Chunks in flight across all replicas: bounds the write load a celebrity post puts on Redis.
       maxAckPending: settings.fanoutConcurrency * 2,
       ackWaitMs: settings.fanoutAckWaitMs,
-      handle: (message) => fanOut.deliverChunk(requireChunk(decode(events.FanoutChunk, message))),
+      // Chunks take seconds and ack_wait is short (a dead worker's chunk moves on quickly): no prefetch.
+      pullWhenFree: true,
+      handle: (message) => fanOut.deliverChunk(requireChunk(decode(events.FanoutChunk, message)), message.info.redelivered ? "redelivery" : "first"),
     }),
   ]);
 }
@@ -109,7 +111,7 @@ async function handleGraphEvent(fanOut: FanOut, message: JsMsg): Promise<void> {
       // Both directions are handled alike: the handler reads whether the user follows now.
       const event = decode(events.FriendAdded, message);
       requireIds(event, event.userId, event.friendId);
-      return fanOut.friendshipChanged(event.userId, event.friendId);
+      return fanOut.friendshipChanged(event.userId);
     }
     case SUBJECTS.celebrityChanged:
       return; // Every replica applies these through its own subscription (followCelebrityChanges).

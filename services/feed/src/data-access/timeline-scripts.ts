@@ -1,0 +1,157 @@
+/**
+ * The Lua scripts that change timelines. Redis runs each atomically, which is what makes the feed's
+ * race rules hold (ARCHITECTURE.md, "Why nothing is lost"):
+ *
+ * - A rebuild holds `lock:tl:{user}` (value: its token) from before it reads the databases until it
+ *   writes. A removal or a follow made meanwhile appends "*" to the lock's value ("dirty"): the
+ *   rebuild's snapshot may predate that change, so its commit fails and it reads again. A fan-out add
+ *   made meanwhile (the common case) is recorded in `pend:tl:{user}` (post -> author) instead, and the
+ *   commit merges it when the new friend set holds the author. Commit and lock release are one step,
+ *   so no change falls between them.
+ * - Fan-out adds a post only when the cached friend set holds its author, so a post fanned out after
+ *   an unfollow's rebuild cannot come back.
+ *
+ * Keys come in groups per user, all with the user's hash tag (one Redis Cluster slot per group).
+ */
+
+/**
+ * Fan-out. KEYS: per user (timeline, friends, lock, pending). ARGV: maxItems, authorId, members...
+ * Per user: -1 not cached, -2 author not followed (per the cached friend set), else members added.
+ * The built marker (rank 0) survives trimming.
+ */
+export const ADD_SCRIPT = `
+local maxItems = tonumber(ARGV[1])
+local author = ARGV[2]
+local results = {}
+for k = 1, #KEYS, 4 do
+  local timeline, friends, lock, pending = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
+  if redis.call('EXISTS', lock) == 1 then
+    for i = 3, #ARGV do redis.call('HSET', pending, ARGV[i], author) end
+    redis.call('PEXPIRE', pending, redis.call('PTTL', lock))
+  end
+  local result
+  if redis.call('EXISTS', timeline) == 0 then
+    result = -1
+  elseif redis.call('SISMEMBER', friends, author) == 0 then
+    result = -2
+  else
+    result = 0
+    for i = 3, #ARGV do result = result + redis.call('ZADD', timeline, 'NX', 0, ARGV[i]) end
+    if result > 0 then
+      local excess = redis.call('ZCARD', timeline) - 1 - maxItems
+      if excess > 0 then redis.call('ZREMRANGEBYRANK', timeline, 1, excess) end
+    end
+  end
+  results[#results + 1] = result
+end
+return results`;
+
+/**
+ * Removal (deleted posts, stale entries). KEYS: per user (timeline, lock). ARGV: maxItems, members...
+ * Per user: 1 when a full timeline became short and must be refilled from the databases (older
+ * posts exist that it no longer reaches), else 0.
+ */
+export const REMOVE_SCRIPT = `
+local maxItems = tonumber(ARGV[1])
+local results = {}
+for k = 1, #KEYS, 2 do
+  local timeline, lock = KEYS[k], KEYS[k + 1]
+  if redis.call('EXISTS', lock) == 1 then redis.call('APPEND', lock, '*') end
+  local before = redis.call('ZCARD', timeline)
+  local refill = 0
+  if before > 0 then
+    local removed = redis.call('ZREM', timeline, unpack(ARGV, 2))
+    if removed > 0 and before - 1 >= maxItems and before - 1 - removed < maxItems then refill = 1 end
+  end
+  results[#results + 1] = refill
+end
+return results`;
+
+/**
+ * Starts a rebuild. KEYS: timeline, lock, pending. ARGV: token, ttlMs, mode.
+ * mode "missing" (a reader): "busy" when another rebuild runs, "present" when cached, else "claimed".
+ * mode "cached" (an event or the reconciler): "marked" when another rebuild runs (it will read again),
+ * "absent" when not cached (nothing to keep right), else "claimed".
+ */
+export const CLAIM_SCRIPT = `
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  if ARGV[3] == 'cached' then
+    redis.call('APPEND', KEYS[2], '*')
+    return 'marked'
+  end
+  return 'busy'
+end
+local cached = redis.call('EXISTS', KEYS[1]) == 1
+if ARGV[3] == 'missing' and cached then return 'present' end
+if ARGV[3] == 'cached' and not cached then return 'absent' end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+redis.call('DEL', KEYS[3])
+return 'claimed'`;
+
+/**
+ * Before another read of the databases: clears the dirty mark and the recorded adds. KEYS: lock,
+ * pending. ARGV: token, ttlMs. 1, or 0 if the lock was lost. The adds go because the new snapshot
+ * sees every post they name (each committed before its add was recorded), and a recorded add of a
+ * post deleted meanwhile would otherwise be merged back in by the commit.
+ */
+export const RESTART_SCRIPT = `
+local value = redis.call('GET', KEYS[1])
+if not value or string.sub(value, 1, #ARGV[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('DEL', KEYS[2])
+return 1`;
+
+/**
+ * Writes a rebuilt timeline and friend set, merges the adds recorded meanwhile and releases the
+ * lock, unless a removal or follow came since the snapshot. KEYS: timeline, friends, lock, pending.
+ * ARGV: token, ttlSeconds, maxItems, postCount, marker, members (postCount of them), friend ids.
+ * Returns "ok", "dirty" or "lost".
+ */
+export const COMMIT_SCRIPT = `
+local value = redis.call('GET', KEYS[3])
+if value ~= ARGV[1] then
+  if value and string.sub(value, 1, #ARGV[1]) == ARGV[1] then return 'dirty' end
+  return 'lost'
+end
+local maxItems, postCount = tonumber(ARGV[3]), tonumber(ARGV[4])
+local firstMember, firstFriend = 6, 6 + postCount
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('ZADD', KEYS[1], 0, ARGV[5])
+for i = firstMember, firstFriend - 1, 500 do
+  local args = {}
+  for j = i, math.min(i + 499, firstFriend - 1) do
+    args[#args + 1] = 0
+    args[#args + 1] = ARGV[j]
+  end
+  redis.call('ZADD', KEYS[1], unpack(args))
+end
+for i = firstFriend, #ARGV, 500 do
+  redis.call('SADD', KEYS[2], unpack(ARGV, i, math.min(i + 499, #ARGV)))
+end
+local pending = redis.call('HGETALL', KEYS[4])
+for i = 1, #pending, 2 do
+  if redis.call('SISMEMBER', KEYS[2], pending[i + 1]) == 1 then redis.call('ZADD', KEYS[1], 'NX', 0, pending[i]) end
+end
+local excess = redis.call('ZCARD', KEYS[1]) - 1 - maxItems
+if excess > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 1, excess) end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+if #ARGV >= firstFriend then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
+redis.call('DEL', KEYS[3], KEYS[4])
+return 'ok'`;
+
+/**
+ * Gives a rebuild up: drops the timeline and friend set (an absent cache is never wrong), and the
+ * lock if it is still ours. KEYS: timeline, friends, lock, pending. ARGV: token.
+ */
+export const DROP_SCRIPT = `
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
+local value = redis.call('GET', KEYS[3])
+if value and string.sub(value, 1, #ARGV[1]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+return 1`;
+
+/** Caches a post body unless the post is already known to be deleted. 1 cached, 0 tombstoned. */
+export const CACHE_POST_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if current and string.len(current) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1`;
