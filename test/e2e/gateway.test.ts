@@ -4,7 +4,8 @@ import { SignJWT } from "jose";
 import { WebSocket } from "ws";
 import { mesh, startGatewayFor, type Mesh } from "../support/mesh.js";
 import { api, eventually, expectProblem, newUser } from "../support/http.js";
-import { testEnv } from "../support/env.js";
+import pg from "pg";
+import { TEST_DATABASES, testEnv } from "../support/env.js";
 
 describe("gateway: the OTUS REST API end to end", function () {
   this.timeout(20_000);
@@ -37,6 +38,16 @@ describe("gateway: the OTUS REST API end to end", function () {
       expectProblem(await api(url, "/login", { method: "POST", body: { id: user.id, password: "wrong" } }), 400);
       expectProblem(await api(url, "/login", { method: "POST", body: { id: randomUUID(), password: "x" } }), 404);
       expectProblem(await api(url, "/login", { method: "POST", body: { id: "not-a-uuid", password: "x" } }), 400);
+    });
+
+    it("throttles an account after 5 wrong passwords: 429 with Retry-After, even for the right one", async () => {
+      const user = await newUser(url);
+      for (let i = 0; i < 5; i++) expectProblem(await api(url, "/login", { method: "POST", body: { id: user.id, password: `wrong-${i}` } }), 400);
+      for (const password of ["wrong-5", user.password]) {
+        const refused = await api(url, "/login", { method: "POST", body: { id: user.id, password } });
+        expectProblem(refused, 429);
+        expect(Number(refused.headers.get("retry-after"))).to.be.within(1, 900);
+      }
     });
 
     it("answers 404 for an unknown user and 400 for a malformed id", async () => {
@@ -138,6 +149,64 @@ describe("gateway: the OTUS REST API end to end", function () {
       expectProblem(await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "" } }), 400);
       expectProblem(await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "   " } }), 400);
       expectProblem(await api(url, "/post/create", { method: "POST", token: author.token, body: {} }), 400);
+    });
+  });
+
+  describe("retries with Idempotency-Key", () => {
+    const postsBy = async (authorId: string) => {
+      const db = new pg.Client({ connectionString: TEST_DATABASES.posts });
+      await db.connect();
+      try {
+        return Number((await db.query("SELECT count(*) AS n FROM posts WHERE author_id = $1", [authorId])).rows[0].n);
+      } finally {
+        await db.end();
+      }
+    };
+
+    it("answers a repeated post creation with the first post, concurrent repeats too, and creates it once", async () => {
+      const author = await newUser(url);
+      const key = randomUUID();
+      const create = () => api(url, "/post/create", { method: "POST", token: author.token, body: { text: "один раз" }, headers: { "idempotency-key": key } });
+      const answers = await Promise.all([create(), create(), create(), create()]);
+      const again = await create();
+      for (const answer of [...answers, again]) expect(answer.status, JSON.stringify(answer.body)).to.equal(200);
+      expect(new Set([...answers, again].map((answer) => answer.body)).size).to.equal(1);
+      expect(await postsBy(author.id)).to.equal(1);
+      // Another user's same key is another request; the same key with another text is refused.
+      const other = await newUser(url);
+      const theirs = await api(url, "/post/create", { method: "POST", token: other.token, body: { text: "один раз" }, headers: { "idempotency-key": key } });
+      expect(theirs.status).to.equal(200);
+      expect(theirs.body).to.not.equal(again.body);
+      expectProblem(await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "другой" }, headers: { "idempotency-key": key } }), 400);
+    });
+
+    it("answers a repeated delete, registration and follow as the first time", async () => {
+      const author = await newUser(url);
+      const { body: postId } = await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "удалю" } });
+      const headers = { "idempotency-key": randomUUID() };
+      expect((await api(url, `/post/delete/${postId}`, { method: "PUT", token: author.token, headers })).status).to.equal(200);
+      expect((await api(url, `/post/delete/${postId}`, { method: "PUT", token: author.token, headers })).status, "the repeat, not a 404").to.equal(200);
+      expectProblem(await api(url, `/post/delete/${postId}`, { method: "PUT", token: author.token }), 404);
+
+      const profile = { first_name: "Повтор", second_name: randomUUID().slice(0, 8), password: "pw" };
+      const registerHeaders = { "idempotency-key": randomUUID() };
+      const first = await api(url, "/user/register", { method: "POST", body: profile, headers: registerHeaders });
+      const repeat = await api(url, "/user/register", { method: "POST", body: profile, headers: registerHeaders });
+      expect(repeat.body).to.deep.equal(first.body);
+
+      const followHeaders = { "idempotency-key": randomUUID() };
+      for (let i = 0; i < 2; i++) expect((await api(url, `/friend/set/${first.body.user_id}`, { method: "PUT", token: author.token, headers: followHeaders })).status).to.equal(200);
+    });
+
+    it("refuses a malformed key with 400 and documents the header in /openapi.json", async () => {
+      const author = await newUser(url);
+      for (const key of ["", "x".repeat(256), "has space", "tab\tin"]) {
+        expectProblem(await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "t" }, headers: { "idempotency-key": key } }), 400);
+      }
+      const spec = (await api(url, "/openapi.json")).body;
+      expect(spec.components.parameters.IdempotencyKey.name).to.equal("Idempotency-Key");
+      expect(spec.paths["/post/create"].post.parameters).to.deep.include({ $ref: "#/components/parameters/IdempotencyKey" });
+      expect(spec.paths["/login"].post.responses).to.have.property("429");
     });
   });
 

@@ -184,9 +184,36 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     expect(await m.feed.store.timelinePostIds(reader)).to.deep.equal([made[1]!.id]);
     const fixesBefore = await counterValue("feed_resync_fixes_total");
     let rounds = 0;
-    while ((await m.feed.store.timelinePostIds(reader)).length < 2 && rounds++ < 50) await m.feed.reconciler.runRound();
+    while ((await m.feed.store.timelinePostIds(reader)).length < 2 && rounds++ < 50) await m.feed.reconciler.runPass();
     expect(await m.feed.store.timelinePostIds(reader)).to.have.members(ids(made));
     expect(await counterValue("feed_resync_fixes_total")).to.be.greaterThan(fixesBefore);
+  });
+
+  itAsCaller("heals a removed timeline entry and a removed friend on its own, one pass after the drift", async () => {
+    // A feed deployment of its own (Redis database 4), with passes every 300 ms: the timer path, not runPass by hand.
+    const env = { ...testEnv, SOCIAL_GRAPH_ADDR: m.addresses.socialGraph, POSTS_ADDR: m.addresses.posts, REDIS_URL: "redis://127.0.0.1:6379/4", FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-sync`, FEED_SYNC_INTERVAL_MS: "300" };
+    const instance = await startFeed(loadFeedConfig(env));
+    const client = createGrpcClient(feed.FeedServiceClient, `127.0.0.1:${instance.port}`);
+    const own = new Redis("redis://127.0.0.1:6379/4");
+    try {
+      const [reader, author, other] = [await newUser(), await newUser(), await newUser()];
+      await follow(reader, author);
+      await follow(reader, other);
+      const made = [await post(author), await post(other)];
+      await eventually(async () => expect(ids(await read(reader, 0, 10, client))).to.have.members(ids(made)));
+      await own.zrem(`tl:{${reader}}`, Buffer.from(made[0]!.id.replace(/-/g, ""), "hex"));
+      await own.srem(`fr:{${reader}}`, other);
+      const injected = Date.now();
+      await eventually(async () => {
+        expect(await instance.store.timelinePostIds(reader)).to.have.members(ids(made));
+        expect(await instance.store.friendIds(reader)).to.have.members([author, other]);
+      }, 10_000, 20);
+      console.log(`      healed ${Date.now() - injected} ms after the drift (FEED_SYNC_INTERVAL_MS 300)`);
+    } finally {
+      own.disconnect();
+      client.close();
+      await instance.stop();
+    }
   });
 
   itAsCaller("terminates and dead-letters a poison event and keeps going", async () => {
@@ -273,7 +300,6 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
 
   itAsCaller("stores a 1000-entry timeline in at most 24 bytes an entry", async () => {
     const user = randomUUID();
-    await m.feed.store.replaceTimeline(user, [], []);
     const base = Date.now();
     const postIds = Array.from({ length: 1000 }, (_, i) => {
       const bytes = Buffer.alloc(16);
@@ -282,7 +308,9 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
       const hex = bytes.toString("hex");
       return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
     });
-    for (let i = 0; i < postIds.length; i += 100) await m.feed.store.addToTimelines([user], postIds.slice(i, i + 100));
+    const token = randomUUID();
+    expect(await m.feed.store.claimRebuild(user, token, 10_000, "missing")).to.equal("claimed");
+    expect(await m.feed.store.commitRebuild(user, token, postIds.slice().reverse(), [])).to.equal("ok");
     const key = `tl:{${user}}`;
     expect(await redis.call("OBJECT", "ENCODING", key)).to.equal("listpack");
     const bytes = Number(await redis.call("MEMORY", "USAGE", key, "SAMPLES", "0"));

@@ -3,8 +3,9 @@ import { status } from "@grpc/grpc-js";
 import { expect } from "chai";
 import pg from "pg";
 import { events, socialgraph } from "@fanfare/contracts";
-import { createGrpcClient, drainNats, type NatsConnection, type PromiseClient } from "@fanfare/runtime";
-import { TEST_DATABASES } from "../support/env.js";
+import { createGrpcClient, drainNats, RETRY_AFTER_KEY, type NatsConnection, type PromiseClient } from "@fanfare/runtime";
+import { loadSocialGraphConfig, startSocialGraph } from "@fanfare/social-graph";
+import { databaseEnv, TEST_DATABASES, testEnv } from "../support/env.js";
 import { collectEvents, natsConnection, itAsCaller } from "../support/grpc.js";
 import { eventually } from "../support/http.js";
 import { mesh, type Mesh } from "../support/mesh.js";
@@ -37,9 +38,50 @@ describe("social-graph service (gRPC, real PostgreSQL and JetStream)", function 
     const created = await register();
     const { rows } = await db.query("SELECT password_hash FROM users WHERE id = $1", [created.id]);
     expect(rows[0].password_hash).to.match(/^scrypt\$/).and.not.include("s3cret");
-    expect((await client.verifyPassword({ userId: created.id, password: "s3cret" })).valid).to.equal(true);
-    expect((await client.verifyPassword({ userId: created.id, password: "S3cret" })).valid).to.equal(false);
-    expect(await grpcCode(client.verifyPassword({ userId: randomUUID(), password: "x" }))).to.equal("NOT_FOUND");
+    expect((await client.verifyPassword({ userId: created.id, password: "s3cret", clientAddress: "" })).valid).to.equal(true);
+    expect((await client.verifyPassword({ userId: created.id, password: "S3cret", clientAddress: "" })).valid).to.equal(false);
+    expect(await grpcCode(client.verifyPassword({ userId: randomUUID(), password: "x", clientAddress: "" }))).to.equal("NOT_FOUND");
+  });
+
+  /** The seconds a throttled login is told to wait, or undefined when it was not throttled. */
+  const retryAfter = (promise: Promise<unknown>) =>
+    promise.then(
+      () => undefined,
+      (error: { code: number; metadata: { get: (key: string) => unknown[] } }) => {
+        expect(status[error.code]).to.equal("RESOURCE_EXHAUSTED");
+        return Number(error.metadata.get(RETRY_AFTER_KEY)[0]);
+      },
+    );
+
+  itAsCaller("refuses an account's logins after 5 failures in 15 minutes, before hashing, and a success clears the count", async () => {
+    const [victim, bystander] = [await register(), await register()];
+    const address = `test-${randomUUID()}`;
+    const attempt = (userId: string, password: string) => client.verifyPassword({ userId, password, clientAddress: address });
+    for (let i = 0; i < 4; i++) expect((await attempt(victim.id, `guess-${i}`)).valid).to.equal(false);
+    expect((await attempt(victim.id, "s3cret")).valid, "a success under the limit").to.equal(true);
+    for (let i = 0; i < 5; i++) expect((await attempt(victim.id, `guess-${i}`)).valid, "the count restarted after the success").to.equal(false);
+    const wait = await retryAfter(attempt(victim.id, "guess-6"));
+    expect(wait).to.be.within(1, 900);
+    expect(await retryAfter(attempt(victim.id, "s3cret")), "even the right password waits").to.be.within(1, 900);
+    expect((await attempt(bystander.id, "s3cret")).valid, "another account from the same address").to.equal(true);
+  });
+
+  itAsCaller("refuses a client address's logins past its limit, across accounts and unknown users", async () => {
+    const own = await startSocialGraph(loadSocialGraphConfig({ ...testEnv, ...databaseEnv("fanfare_test_social_graph"), LOGIN_MAX_FAILURES_PER_ADDRESS: "3" }));
+    const ownClient = createGrpcClient(socialgraph.SocialGraphServiceClient, `127.0.0.1:${own.port}`);
+    try {
+      const [a, b] = [await register(), await register()];
+      const address = `test-${randomUUID()}`;
+      const attempt = (userId: string, password: string) => ownClient.verifyPassword({ userId, password, clientAddress: address });
+      expect((await attempt(a.id, "wrong")).valid).to.equal(false);
+      expect((await attempt(b.id, "wrong")).valid).to.equal(false);
+      expect(await grpcCode(attempt(randomUUID(), "wrong"))).to.equal("NOT_FOUND");
+      expect(await retryAfter(attempt(b.id, "s3cret"))).to.be.within(1, 900);
+      expect((await ownClient.verifyPassword({ userId: b.id, password: "s3cret", clientAddress: `test-${randomUUID()}` })).valid, "from elsewhere").to.equal(true);
+    } finally {
+      ownClient.close();
+      await own.stop();
+    }
   });
 
   itAsCaller("batch-gets users in the order asked, leaving unknown ids out", async () => {

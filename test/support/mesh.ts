@@ -30,16 +30,21 @@ export async function stopSharedMesh(): Promise<void> {
   await removeTestConsumers();
 }
 
+export interface MeshOverrides {
+  feed?: Record<string, string>;
+  socialGraph?: Record<string, string>;
+}
+
 /** A mesh of its own (for tests that stop parts of it); its feed shares the tests' Redis and consumers. */
-export async function startMesh(feedEnv: Record<string, string> = {}): Promise<Mesh> {
-  const socialGraph = await startSocialGraph(loadSocialGraphConfig({ ...testEnv, ...databaseEnv("fanfare_test_social_graph") }));
+export async function startMesh(overrides: MeshOverrides = {}): Promise<Mesh> {
+  const socialGraph = await startSocialGraph(loadSocialGraphConfig({ ...testEnv, ...databaseEnv("fanfare_test_social_graph"), ...overrides.socialGraph }));
   const posts = await startPosts(loadPostsConfig({ ...testEnv, ...databaseEnv("fanfare_test_posts") }));
   const addresses = {
     socialGraph: `127.0.0.1:${socialGraph.port}`,
     posts: `127.0.0.1:${posts.port}`,
     feed: "",
   };
-  const feed = await startFeed(loadFeedConfig({ ...testEnv, SOCIAL_GRAPH_ADDR: addresses.socialGraph, POSTS_ADDR: addresses.posts, ...feedEnv }));
+  const feed = await startFeed(loadFeedConfig({ ...testEnv, SOCIAL_GRAPH_ADDR: addresses.socialGraph, POSTS_ADDR: addresses.posts, ...overrides.feed }));
   addresses.feed = `127.0.0.1:${feed.port}`;
   const gateway = await startGatewayFor(addresses);
   return {

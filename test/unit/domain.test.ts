@@ -6,7 +6,7 @@ import { characterLength, ConfigError, ExpiringMap, httpErrorFromGrpc, loadConfi
 
 // Domain modules are imported from the services' build output: pure logic, no I/O.
 import { prefixPattern, validateBirthdate, validateNewUser } from "@fanfare/social-graph/domain/users.js";
-import { hashPassword, verifyPassword } from "@fanfare/social-graph/domain/password.js";
+import { hashPassword, PasswordHasher, verifyPassword } from "@fanfare/social-graph/domain/password.js";
 
 const invalid = (fn: () => unknown) => {
   try {
@@ -110,5 +110,16 @@ describe("ExpiringMap", () => {
     map.set("a", 3, Date.now() + 60_000); // rewriting makes "a" the newest
     map.set("c", 4, Date.now() + 60_000);
     expect([map.get("a"), map.get("b"), map.get("c")]).to.deep.equal([3, undefined, 4]);
+  });
+});
+
+describe("password hashing under load", () => {
+  it("runs at most `concurrency` hashes at once, queues a bounded number, refuses the rest with RESOURCE_EXHAUSTED", async function () {
+    this.timeout(10_000);
+    const hasher = new PasswordHasher(1, 2);
+    const stored = await hashPassword("pw");
+    const attempts = Array.from({ length: 4 }, () => hasher.verify("pw", stored).then((valid) => ({ valid }), (error: ServiceError) => ({ code: error.code, retryAfter: error.retryAfterSeconds })));
+    expect(await Promise.all(attempts)).to.deep.equal([{ valid: true }, { valid: true }, { valid: true }, { code: status.RESOURCE_EXHAUSTED, retryAfter: 1 }]);
+    expect(await hasher.verify("pw", stored), "the slot is free again").to.equal(true);
   });
 });

@@ -1,0 +1,133 @@
+import { randomUUID } from "node:crypto";
+import { expect } from "chai";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { posts } from "@fanfare/contracts";
+import { loadFeedConfig, startFeed, type RunningFeed } from "@fanfare/feed";
+import { createGrpcClient, drainNats, fanoutChunkSubject, metricsRegistry, STREAMS, type NatsConnection } from "@fanfare/runtime";
+import { TEST_DATABASES, testEnv } from "../support/env.js";
+import { natsConnection } from "../support/grpc.js";
+import { eventually } from "../support/http.js";
+import { mesh, type Mesh } from "../support/mesh.js";
+import { killHard, spawnFeedProcess } from "../support/processes.js";
+
+/** As the issue measured it: a feed replica killed in the middle of a 100K-follower fan-out. */
+const FANS = 100_000;
+/** Redis database of this test's own feed deployment, apart from the shared tests' database 1. */
+const REDIS_DB = 2;
+
+async function landedChunks(delivery: "first" | "redelivery"): Promise<number> {
+  const metric = metricsRegistry.getSingleMetric("feed_fanout_chunks_landed_total");
+  const values = metric ? (await metric.get()).values : [];
+  return values.filter((value) => value.labels.delivery === delivery).reduce((sum, value) => sum + value.value, 0);
+}
+
+/**
+ * Crash tails: chunks held by a replica that dies are handed on after FANOUT_ACK_WAIT_MS (seconds),
+ * every fan still gets the post once, and the chunks that moved are counted as redeliveries.
+ */
+describe("celebrity fan-out survives a replica killed mid-way", function () {
+  this.timeout(180_000);
+  let m: Mesh;
+  let redis: Redis;
+  let nats: NatsConnection;
+  let survivor: RunningFeed;
+  const prefix = `${testEnv.FEED_CONSUMER_PREFIX}-crash`;
+  const star = randomUUID();
+
+  before(async function () {
+    this.timeout(120_000);
+    m = await mesh();
+    redis = new Redis({ ...parseRedis(testEnv.REDIS_URL), db: REDIS_DB });
+    nats = await natsConnection();
+    await redis.flushdb(); // this test's own database: whatever an interrupted run left goes
+    await seedFans();
+  });
+  after(async () => {
+    await survivor?.stop();
+    // Should the shared tests' feed have taken the star for a celebrity after all, its queued chunks go.
+    const jsm = await nats.jetstreamManager();
+    await jsm.streams.purge(STREAMS.fanout.name, { filter: fanoutChunkSubject(testEnv.FEED_CONSUMER_PREFIX) });
+    const fans = new pg.Client({ connectionString: TEST_DATABASES.socialGraph });
+    await fans.connect();
+    await fans.query("DELETE FROM users WHERE id IN (SELECT user_id FROM friendships WHERE friend_id = $1) OR id = $1", [star]);
+    await fans.end();
+    await redis.flushdb();
+    redis.disconnect();
+    await drainNats(nats);
+  });
+
+  /** The star and 100K fans straight into the database; every fan with a cached (empty) timeline. */
+  async function seedFans(): Promise<void> {
+    const graph = new pg.Client({ connectionString: TEST_DATABASES.socialGraph });
+    await graph.connect();
+    try {
+      await graph.query("INSERT INTO users (id, first_name, second_name, password_hash, follower_count, celebrity) VALUES ($1, 'Lady', 'Gaga', 'x', $2, true)", [star, FANS]);
+      await graph.query(
+        `WITH f AS (INSERT INTO users (id, first_name, second_name, password_hash, friend_count) SELECT gen_random_uuid(), 'Fan', 'Fan', 'x', 1 FROM generate_series(1, $1) RETURNING id)
+         INSERT INTO friendships (user_id, friend_id) SELECT id, $2 FROM f`,
+        [FANS, star],
+      );
+      await graph.query("ANALYZE friendships");
+      const { rows } = await graph.query<{ user_id: string }>("SELECT user_id FROM friendships WHERE friend_id = $1", [star]);
+      const pipeline = redis.pipeline();
+      for (const { user_id: fan } of rows) pipeline.zadd(`tl:{${fan}}`, 0, Buffer.from([0])).expire(`tl:{${fan}}`, 3600).sadd(`fr:{${fan}}`, star).expire(`fr:{${fan}}`, 3600);
+      await pipeline.exec();
+    } finally {
+      await graph.end();
+    }
+  }
+
+  it("delivers to every fan once, hands the dead replica's chunks on within seconds, and counts them as redeliveries", async () => {
+    const env = {
+      ...testEnv,
+      SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
+      POSTS_ADDR: m.addresses.posts,
+      FEED_CONSUMER_PREFIX: prefix,
+      REDIS_URL: `${testEnv.REDIS_URL.replace(/\/\d+$/, "")}/${REDIS_DB}`,
+      FANOUT_CHUNK_SIZE: "5000",
+      // Slow chunks, so the victim surely holds some when it dies.
+      FANOUT_CHUNK_PAUSE_MS: "300",
+    };
+    survivor = await startFeed(loadFeedConfig(env));
+    const victim = await spawnFeedProcess(m.addresses, env);
+    try {
+      // Both replicas loaded the celebrity list at start (the flag was set in the database directly).
+      // No graph.celebrity.changed is sent: the shared tests' feed would plan this fan-out too, in 3-fan chunks.
+      expect(survivor.celebrities.isCelebrity(star)).to.equal(true);
+      const redeliveredBefore = await landedChunks("redelivery");
+
+      const postsClient = createGrpcClient(posts.PostsServiceClient, m.addresses.posts);
+      const { post } = await postsClient.createPost({ authorUserId: star, text: "Hello, little monsters" });
+      postsClient.close();
+      const postId = post!.id;
+      const started = Date.now();
+      await eventually(async () => expect(Number(await redis.hget(`fanout:{${postId}}`, "written"))).to.be.greaterThan(10_000), 30_000, 20);
+      await killHard(victim);
+      const killedAt = Date.now();
+
+      await eventually(async () => expect(await redis.hget(`fanout:{${postId}}`, "finished")).to.be.a("string"), 60_000, 20);
+      const finishedAt = Date.now();
+      console.log(`      fan-out of ${FANS}: killed at ${killedAt - started} ms, finished at ${finishedAt - started} ms (tail after the kill ${finishedAt - killedAt} ms, FANOUT_ACK_WAIT_MS 3000)`);
+
+      const member = Buffer.from(postId.replace(/-/g, ""), "hex");
+      const missing: string[] = [];
+      for (let cursor = "0"; ; ) {
+        const [next, keys] = await redis.scan(cursor, "MATCH", "tl:{*}", "COUNT", 5000);
+        const scores = await Promise.all(keys.map((key) => redis.zscore(key, member)));
+        keys.forEach((key, i) => scores[i] === null && missing.push(key));
+        cursor = next;
+        if (cursor === "0") break;
+      }
+      expect(missing.length, "fans without the post").to.equal(0);
+      expect(await landedChunks("redelivery"), "chunks the dead replica held, redelivered").to.be.greaterThan(redeliveredBefore);
+    } finally {
+      await killHard(victim);
+    }
+  });
+});
+
+function parseRedis(url: string): { host: string; port: number } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname, port: Number(parsed.port || 6379) };
+}
