@@ -15,6 +15,8 @@ import { killHard, spawnFeedProcess } from "../support/processes.js";
 const FANS = 100_000;
 /** Redis database of this test's own feed deployment, apart from the shared tests' database 1. */
 const REDIS_DB = 2;
+/** Fans connected to a live feed while the post fans out: each must be pushed it (at most) once, nobody else. */
+const CONNECTED_FANS = 1_000;
 
 async function landedChunks(delivery: "first" | "redelivery"): Promise<number> {
   const metric = metricsRegistry.getSingleMetric("feed_fanout_chunks_landed_total");
@@ -78,6 +80,8 @@ describe("celebrity fan-out survives a replica killed mid-way", function () {
     }
   }
 
+  const connectSomeFans = () => connectSomeFansIn(redis, star);
+
   it("delivers to every fan once, hands the dead replica's chunks on within seconds, and counts them as redeliveries", async () => {
     const env = {
       ...testEnv,
@@ -96,6 +100,11 @@ describe("celebrity fan-out survives a replica killed mid-way", function () {
       // No graph.celebrity.changed is sent: the shared tests' feed would plan this fan-out too, in 3-fan chunks.
       expect(survivor.celebrities.isCelebrity(star)).to.equal(true);
       const redeliveredBefore = await landedChunks("redelivery");
+
+      const connected = await connectSomeFans();
+      const pushes = new Map<string, number>();
+      const live = nats.subscribe("feed.live.>", { callback: (_error, message) => pushes.set(message.subject, (pushes.get(message.subject) ?? 0) + 1) });
+      await nats.flush();
 
       const postsClient = createGrpcClient(posts.PostsServiceClient, m.addresses.posts);
       const { post } = await postsClient.createPost({ authorUserId: star, text: "Hello, little monsters" });
@@ -120,12 +129,36 @@ describe("celebrity fan-out survives a replica killed mid-way", function () {
         if (cursor === "0") break;
       }
       expect(missing.length, "fans without the post").to.equal(0);
+
+      await nats.flush();
+      live.unsubscribe();
+      const pushedFans = [...pushes.keys()].map((subject) => subject.slice("feed.live.".length));
+      console.log(`      live pushes: ${[...pushes.values()].reduce((a, b) => a + b, 0)} NATS messages for ${FANS} fans, ${CONNECTED_FANS} of them connected`);
+      expect(pushedFans.filter((fan) => !connected.has(fan)), "fans pushed to without a connection").to.deep.equal([]);
+      expect([...pushes.values()].filter((count) => count > 1), "fans pushed to twice").to.deep.equal([]);
+      // A replica killed between a batch's write and its publish loses that batch's pushes (fire and forget).
+      expect(pushes.size, "connected fans pushed to").to.be.greaterThan(CONNECTED_FANS / 2);
       expect(await landedChunks("redelivery"), "chunks the dead replica held, redelivered").to.be.greaterThan(redeliveredBefore);
     } finally {
       await killHard(victim);
     }
   });
 });
+
+/** Marks some fans connected, as a gateway would for their open WebSockets. */
+async function connectSomeFansIn(redis: Redis, star: string): Promise<Set<string>> {
+  const fans = new pg.Client({ connectionString: TEST_DATABASES.socialGraph });
+  await fans.connect();
+  try {
+    const { rows } = await fans.query<{ user_id: string }>("SELECT user_id FROM friendships WHERE friend_id = $1 ORDER BY random() LIMIT $2", [star, CONNECTED_FANS]);
+    const pipeline = redis.pipeline();
+    for (const { user_id: fan } of rows) pipeline.set(`live:{${fan}}`, "1", "PX", 120_000);
+    await pipeline.exec();
+    return new Set(rows.map((row) => row.user_id));
+  } finally {
+    await fans.end();
+  }
+}
 
 function parseRedis(url: string): { host: string; port: number } {
   const parsed = new URL(url);

@@ -76,6 +76,35 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
     }
   });
 
+  itAsCaller("pushes a celebrity's post once to each connected fan, cached timeline or not, and to no one else", async () => {
+    const star = await newUser();
+    const fans = await newUsers(THRESHOLD + 3);
+    await followAll(fans, star);
+    await flush();
+    await eventually(async () => expect(m.feed.celebrities.isCelebrity(star)).to.equal(true));
+    // Half the fans connected (as a gateway marks them), one of those with a cached timeline.
+    const connected = fans.slice(0, Math.ceil(fans.length / 2));
+    await feedClient.markConnected({ userIds: connected });
+    await feedClient.getFeed({ userId: connected[0]!, offset: 0, limit: 1 });
+    const pushes = new Map<string, number>();
+    const subscription = nats.subscribe("feed.live.>", {
+      callback: (_error, message) => {
+        const body = JSON.parse(message.string()) as { author_user_id: string };
+        if (body.author_user_id === star) pushes.set(message.subject, (pushes.get(message.subject) ?? 0) + 1);
+      },
+    });
+    await nats.flush();
+    try {
+      const news = await post(star, "всем, кто на связи");
+      await flush();
+      await eventually(async () => expect((await feedClient.getFanoutProgress({ postId: news.id })).done).to.equal(true));
+      await nats.flush();
+      expect(Object.fromEntries(pushes)).to.deep.equal(Object.fromEntries(connected.map((fan) => [`feed.live.${fan}`, 1])));
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
   itAsCaller("delivers a celebrity post to every fan exactly once, in ceil(fans / chunk) chunks, with edits and deletions", async () => {
     const { star, fans } = await celebrityWithFans(THRESHOLD + 1);
     await eventually(async () => expect(m.feed.celebrities.isCelebrity(star)).to.equal(true));

@@ -50,13 +50,19 @@ describe("posts service (gRPC, real PostgreSQL and JetStream)", function () {
     const ids = made.map((p) => p.id);
     const { posts: batch } = await client.batchGetPosts({ postIds: [ids[3]!, randomUUID(), ids[0]!] });
     expect(batch.map((p) => p.id)).to.deep.equal([ids[3], ids[0]]);
-    const recent = await client.listRecentPostsByAuthors({ authorUserIds: [a, b], offset: 1, limit: 3 });
+    const recent = await client.listRecentPostsByAuthors({ authorUserIds: [a, b], offset: 1, limit: 3, beforePostId: "" });
     expect(recent.posts.map((p) => p.id)).to.deep.equal([ids[4], ids[3], ids[2]]);
-    const onlyA = await client.listRecentPostsByAuthors({ authorUserIds: [a], offset: 0, limit: 10 });
+    const onlyA = await client.listRecentPostsByAuthors({ authorUserIds: [a], offset: 0, limit: 10, beforePostId: "" });
     expect(onlyA.posts.map((p) => p.id)).to.deep.equal([ids[5], ids[3], ids[1]]);
-    const recentIds = await client.listRecentPostIdsByAuthors({ authorUserIds: [a, b], offset: 1, limit: 3 });
+    const recentIds = await client.listRecentPostIdsByAuthors({ authorUserIds: [a, b], offset: 1, limit: 3, beforePostId: "" });
     expect(recentIds.postIds).to.deep.equal([ids[4], ids[3], ids[2]]);
-    expect(await grpcCode(client.listRecentPostIdsByAuthors({ authorUserIds: [a], offset: -1, limit: 3 }))).to.equal("INVALID_ARGUMENT");
+    // Keyset: offset counts from just below before_post_id.
+    const below = await client.listRecentPostsByAuthors({ authorUserIds: [a, b], offset: 1, limit: 2, beforePostId: ids[4]! });
+    expect(below.posts.map((p) => p.id)).to.deep.equal([ids[2], ids[1]]);
+    const belowIds = await client.listRecentPostIdsByAuthors({ authorUserIds: [a, b], offset: 0, limit: 10, beforePostId: ids[2]! });
+    expect(belowIds.postIds).to.deep.equal([ids[1], ids[0]]);
+    expect(await grpcCode(client.listRecentPostIdsByAuthors({ authorUserIds: [a], offset: -1, limit: 3, beforePostId: "" }))).to.equal("INVALID_ARGUMENT");
+    expect(await grpcCode(client.listRecentPostIdsByAuthors({ authorUserIds: [a], offset: 0, limit: 3, beforePostId: "not-a-uuid" }))).to.equal("INVALID_ARGUMENT");
   });
 
   itAsCaller("publishes created, updated and deleted events to POSTS with their content", async () => {

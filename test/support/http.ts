@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { expect } from "chai";
+import { Contract } from "./contract.js";
 
 export interface ApiResponse {
   status: number;
@@ -17,6 +18,22 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+const contracts = new Map<string, Promise<Contract>>();
+
+/** The served /openapi.json of a gateway, loaded once per gateway. */
+function contractOf(baseUrl: string): Promise<Contract> {
+  let contract = contracts.get(baseUrl);
+  if (!contract) {
+    contract = Contract.load(baseUrl);
+    contracts.set(baseUrl, contract);
+  }
+  return contract;
+}
+
+/**
+ * One request to the gateway. Every answer is checked against the gateway's own /openapi.json
+ * (declared status, body matching its schema): a shape that drifts from the contract fails the test.
+ */
 export async function api(baseUrl: string, path: string, options: RequestOptions = {}): Promise<ApiResponse> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -28,7 +45,9 @@ export async function api(baseUrl: string, path: string, options: RequestOptions
   const response = await fetch(`${baseUrl}${path}`, { method: options.method ?? "GET", headers, body });
   const text = await response.text();
   let parsed: unknown = text;
-  if ((response.headers.get("content-type") ?? "").includes("json") && text !== "") parsed = JSON.parse(text);
+  const contentType = response.headers.get("content-type") ?? "";
+  if (contentType.includes("json") && text !== "") parsed = JSON.parse(text);
+  (await contractOf(baseUrl)).check(options.method ?? "GET", path, response.status, contentType, parsed, text);
   return { status: response.status, headers: response.headers, body: parsed };
 }
 

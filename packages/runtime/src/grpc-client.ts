@@ -66,6 +66,13 @@ const propagateContext: Interceptor = (options, nextCall) =>
     },
   });
 
+/**
+ * Largest response a client accepts. A feed page holds up to FEED_PAGING_MAX_LIMIT (5000) posts of at
+ * most 1000 characters, up to 4 bytes each in UTF-8: about 20 MB; gRPC's default (4 MB) is less
+ * than even 1000 such posts.
+ */
+const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
 export function createGrpcClient<C extends Client>(Ctor: GeneratedClientConstructor<C>, address: string): PromiseClient<C> {
   const client = new Ctor(address, credentials.createInsecure(), {
     interceptors: [propagateContext],
@@ -73,6 +80,7 @@ export function createGrpcClient<C extends Client>(Ctor: GeneratedClientConstruc
     // start in any order, so a first attempt often meets a peer still starting: retry it soon.
     "grpc.initial_reconnect_backoff_ms": 100,
     "grpc.max_reconnect_backoff_ms": 2_000,
+    "grpc.max_receive_message_length": MAX_RESPONSE_BYTES,
     "grpc.keepalive_time_ms": 30_000,
     // We serve no channelz service; its per-call bookkeeping was ~2% of the feed's CPU under load.
     "grpc.enable_channelz": 0,

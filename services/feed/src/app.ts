@@ -55,7 +55,7 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
     chunkSize: config.FANOUT_CHUNK_SIZE,
     chunkPauseMs: config.FANOUT_CHUNK_PAUSE_MS,
   });
-  const reader = new FeedReader(store, builder, source, celebrities, config.FEED_MAX_ITEMS);
+  const reader = new FeedReader(store, builder, source, celebrities);
   const reconciler = new Reconciler(store, new TimelineAuditor(store, source, config.FEED_MAX_ITEMS), builder, logger);
 
   const celebrityEvents = followCelebrityChanges(nats, celebrities);
@@ -69,7 +69,7 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
     logger,
   });
   const resync = config.FEED_SYNC_INTERVAL_MS > 0 ? reconciler.start(config.FEED_SYNC_INTERVAL_MS, config.FEED_SYNC_RATE) : undefined;
-  const grpc = await serveGrpc([feedBinding(reader, progress)], config, logger);
+  const grpc = await serveGrpc([feedBinding(reader, progress, store)], config, logger);
 
   return {
     port: grpc.port,

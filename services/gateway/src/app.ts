@@ -100,7 +100,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
 
   const nats = await connectNats(config.NATS_URL, "gateway", logger);
   const server = createServer(app);
-  const liveFeed = attachLiveFeed(server, { tokens, nats, logger });
+  const liveFeed = attachLiveFeed(server, { tokens, nats, feed: downstreams.feed, logger });
   await new Promise<void>((resolve, reject) => server.once("error", reject).listen(config.GATEWAY_PORT, config.GATEWAY_HOST, resolve));
   const port = (server.address() as AddressInfo).port;
   logger.info({ port }, "gateway listening");

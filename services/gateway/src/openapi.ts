@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { FEED_MAX_LIMIT, FEED_MAX_OFFSET } from "./routes/api.js";
+import { FEED_PAGING } from "./routes/api.js";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -24,13 +24,17 @@ export function buildOpenApiSpec(): Json {
   spec.paths["/friend/add/{user_id}"] = { put: { ...spec.paths["/friend/set/{user_id}"].put, description: "Alias of PUT /friend/set/{user_id}" } };
 
   const feedParameters = spec.paths["/post/feed"].get.parameters as Json[];
+  // Still `number`, as the course types them (generated clients send 10.0 or 1e1): whole values only.
   for (const parameter of feedParameters) {
-    parameter.schema.type = "integer";
-    if (parameter.name === "limit") parameter.schema.maximum = FEED_MAX_LIMIT;
-    if (parameter.name === "offset") parameter.schema.maximum = FEED_MAX_OFFSET;
+    parameter.schema.multipleOf = 1;
+    if (parameter.name === "limit") parameter.schema.maximum = FEED_PAGING.maxLimit;
+    if (parameter.name === "offset") parameter.schema.maximum = FEED_PAGING.maxOffset;
+    parameter.description = `A whole number in any JSON spelling (10, 10.0, 1e1), at most ${parameter.schema.maximum}; larger values are refused with 400 naming the maximum`;
   }
 
   const problem = { $ref: "#/components/responses/5xx" };
+  describeProblemBodies(spec);
+  const problemContent = { "application/json": { schema: { $ref: "#/components/schemas/Problem" } } };
   describeIdempotencyKeys(spec);
   spec.paths["/login"].post.responses["429"] = {
     description: "Too many failed logins for this account (5 per 15 minutes by default) or from this address: wait Retry-After seconds",
@@ -41,16 +45,58 @@ export function buildOpenApiSpec(): Json {
     for (const operation of Object.values(item as Json) as Json[]) {
       if (/\{(id|user_id)\}/.test(path) || path === "/post/update" || path === "/login") operation.responses["404"] ??= problem;
       if (path.startsWith("/post/update") || path.startsWith("/post/delete")) operation.responses["403"] ??= problem;
+      // Any request may carry a body, and every one is read up to BODY_LIMIT_BYTES.
+      operation.responses["413"] ??= { description: "The request body is larger than BODY_LIMIT_BYTES", content: problemContent };
     }
   }
 
-  for (const [path, description] of [
-    ["/healthz", "Liveness: the gateway process is up"],
-    ["/readyz", "Readiness: 200 only when every downstream service reports SERVING"],
-  ] as const) {
-    spec.paths[path] = { get: { description, responses: { "200": { description: "ready" }, "503": problem } } };
-  }
+  describeOperations(spec);
   return spec;
+}
+
+/**
+ * Every error answer carries the JSON body the course's 5xx response describes ({message,
+ * request_id, code}); the course's 4xx responses leave their body undescribed, so it is added to
+ * each of them as components.schemas.Problem.
+ */
+function describeProblemBodies(spec: Json): void {
+  const schema = structuredClone(spec.components.responses["5xx"].content["application/json"].schema) as Json;
+  schema.required = ["message", "request_id", "code"];
+  spec.components.schemas.Problem = schema;
+  const content = { "application/json": { schema: { $ref: "#/components/schemas/Problem" } } };
+  const responses = [
+    ...Object.entries(spec.components.responses as Json),
+    ...Object.values(spec.paths as Json).flatMap((item) => Object.values(item as Json).flatMap((operation) => Object.entries((operation as Json).responses as Json))),
+  ];
+  for (const [status, response] of responses) if (/^4\d\d$/.test(status) && !response.$ref) response.content ??= content;
+}
+
+/** The gateway's own probes, as /healthz and /readyz answer them. */
+function describeOperations(spec: Json): void {
+  const json = (schema: Json) => ({ "application/json": { schema } });
+  spec.paths["/healthz"] = {
+    get: {
+      description: "Liveness: the gateway process is up",
+      responses: { "200": { description: "alive", content: json({ type: "object", required: ["status"], properties: { status: { type: "string", enum: ["ok"] } } }) } },
+    },
+  };
+  const readiness = {
+    type: "object",
+    required: ["status", "downstreams"],
+    properties: {
+      status: { type: "string", enum: ["ready", "not ready"] },
+      downstreams: { type: "object", additionalProperties: { type: "string", enum: ["SERVING", "NOT_SERVING", "UNAVAILABLE"] } },
+    },
+  };
+  spec.paths["/readyz"] = {
+    get: {
+      description: "Readiness: 200 only when every downstream service reports SERVING",
+      responses: {
+        "200": { description: "ready", content: json(readiness) },
+        "503": { description: "not ready: a downstream is not serving (retry after Retry-After seconds)", content: json(readiness) },
+      },
+    },
+  };
 }
 
 /** The writing routes a client may retry without duplicating: POST/PUT with the Idempotency-Key header. */

@@ -12,6 +12,10 @@ export const redisKeys = {
   rebuildLock: (userId: string) => `lock:tl:{${userId}}`,
   /** Hash (post id -> author id) of fan-out adds made while a rebuild held the lock; merged by its commit. */
   rebuildPending: (userId: string) => `pend:tl:{${userId}}`,
+  /** Present while the user is connected to a live feed (a gateway renews it); fan-out pushes to them. */
+  connected: (userId: string) => `live:{${userId}}`,
+  /** Sorted set (score 0, binary post ids, so oldest first) of the posts last pushed to a connected user: one push per post. */
+  livePushed: (userId: string) => `pushed:{${userId}}`,
   /** A post's body (protobuf fanfare.posts.v1.Post), or a one-byte tombstone once deleted. */
   post: (postId: string) => `post:{${postId}}`,
   /** A celebrity's newest post ids (same encoding as timelines), merged into fans' feeds at read time. */

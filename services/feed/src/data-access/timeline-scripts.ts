@@ -11,22 +11,40 @@
  * - Fan-out adds a post only when the cached friend set holds its author, so a post fanned out after
  *   an unfollow's rebuild cannot come back.
  *
+ * - The lowest member is the history marker (post-ids.ts): a trim that drops posts turns an END
+ *   marker into CUT, so a timeline never claims to hold a history it has lost.
+ *
  * Keys come in groups per user, all with the user's hash tag (one Redis Cluster slot per group).
  */
 
+/** Lua helpers the timeline scripts share: trimming to the window, and the marker it implies. */
+const TRIM = `
+local HISTORY_END, HISTORY_CUT = string.char(1), string.char(0)
+local function trimToWindow(timeline, maxItems)
+  local excess = redis.call('ZCARD', timeline) - 1 - maxItems
+  if excess <= 0 then return end
+  redis.call('ZREMRANGEBYRANK', timeline, 1, excess)
+  if redis.call('ZREM', timeline, HISTORY_END) == 1 then redis.call('ZADD', timeline, 0, HISTORY_CUT) end
+end
+`;
+
 /**
- * Fan-out. KEYS: per user (timeline, friends, lock, pending). ARGV: maxItems, authorId, members...
- * Per user: -1 not cached, -2 author not followed (per the cached friend set), else members added.
- * The built marker (rank 0) survives trimming.
+ * Fan-out. KEYS: per user (timeline, friends, lock, pending, connected, pushed).
+ * ARGV: maxItems, authorId, pushedKept, pushedTtlMs, members...
+ * Returns two lists, per user: the outcome (-1 not cached, -2 author not followed per the cached
+ * friend set, else members added) and 1 when the user is connected to a live feed and has not been
+ * pushed these posts yet (they are then recorded as pushed), else 0. The record, not the timeline,
+ * keeps pushes to one per post: a rebuild may have put the post in the timeline before its fan-out.
+ * The history marker (rank 0) survives trimming.
  */
-export const ADD_SCRIPT = `
-local maxItems = tonumber(ARGV[1])
-local author = ARGV[2]
-local results = {}
-for k = 1, #KEYS, 4 do
-  local timeline, friends, lock, pending = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
+export const ADD_SCRIPT = `${TRIM}
+local maxItems, author, pushedKept, pushedTtl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local FIRST_MEMBER = 5
+local results, push = {}, {}
+for k = 1, #KEYS, 6 do
+  local timeline, friends, lock, pending, connected, pushed = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5]
   if redis.call('EXISTS', lock) == 1 then
-    for i = 3, #ARGV do redis.call('HSET', pending, ARGV[i], author) end
+    for i = FIRST_MEMBER, #ARGV do redis.call('HSET', pending, ARGV[i], author) end
     redis.call('PEXPIRE', pending, redis.call('PTTL', lock))
   end
   local result
@@ -36,15 +54,19 @@ for k = 1, #KEYS, 4 do
     result = -2
   else
     result = 0
-    for i = 3, #ARGV do result = result + redis.call('ZADD', timeline, 'NX', 0, ARGV[i]) end
-    if result > 0 then
-      local excess = redis.call('ZCARD', timeline) - 1 - maxItems
-      if excess > 0 then redis.call('ZREMRANGEBYRANK', timeline, 1, excess) end
-    end
+    for i = FIRST_MEMBER, #ARGV do result = result + redis.call('ZADD', timeline, 'NX', 0, ARGV[i]) end
+    if result > 0 then trimToWindow(timeline, maxItems) end
   end
   results[#results + 1] = result
+  local fresh = 0
+  if redis.call('EXISTS', connected) == 1 then
+    for i = FIRST_MEMBER, #ARGV do fresh = fresh + redis.call('ZADD', pushed, 'NX', 0, ARGV[i]) end
+    redis.call('ZREMRANGEBYRANK', pushed, 0, -(pushedKept + 1))
+    redis.call('PEXPIRE', pushed, pushedTtl)
+  end
+  push[#push + 1] = fresh > 0 and 1 or 0
 end
-return results`;
+return {results, push}`;
 
 /**
  * Removal (deleted posts, stale entries). KEYS: per user (timeline, lock). ARGV: maxItems, members...
@@ -104,10 +126,10 @@ return 1`;
 /**
  * Writes a rebuilt timeline and friend set, merges the adds recorded meanwhile and releases the
  * lock, unless a removal or follow came since the snapshot. KEYS: timeline, friends, lock, pending.
- * ARGV: token, ttlSeconds, maxItems, postCount, marker, members (postCount of them), friend ids.
+ * ARGV: token, ttlSeconds, maxItems, postCount, history marker, members (postCount of them), friend ids.
  * Returns "ok", "dirty" or "lost".
  */
-export const COMMIT_SCRIPT = `
+export const COMMIT_SCRIPT = `${TRIM}
 local value = redis.call('GET', KEYS[3])
 if value ~= ARGV[1] then
   if value and string.sub(value, 1, #ARGV[1]) == ARGV[1] then return 'dirty' end
@@ -132,8 +154,7 @@ local pending = redis.call('HGETALL', KEYS[4])
 for i = 1, #pending, 2 do
   if redis.call('SISMEMBER', KEYS[2], pending[i + 1]) == 1 then redis.call('ZADD', KEYS[1], 'NX', 0, pending[i]) end
 end
-local excess = redis.call('ZCARD', KEYS[1]) - 1 - maxItems
-if excess > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 1, excess) end
+trimToWindow(KEYS[1], maxItems)
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 if #ARGV >= firstFriend then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
 redis.call('DEL', KEYS[3], KEYS[4])

@@ -2,7 +2,7 @@ import calculateSlot from "cluster-key-slot";
 import type { ChainableCommander, Redis } from "ioredis";
 import { posts } from "@fanfare/contracts";
 import type { Logger } from "@fanfare/runtime";
-import { BUILT_MARKER, fromBinaryId, toBinaryId } from "./post-ids.js";
+import { fromBinaryId, HISTORY_CUT, HISTORY_END, toBinaryId } from "./post-ids.js";
 import { redisKeys, userIdOfTimelineKey } from "./redis-keys.js";
 import { ADD_SCRIPT, CACHE_POST_SCRIPT, CLAIM_SCRIPT, COMMIT_SCRIPT, DROP_SCRIPT, REMOVE_SCRIPT, RESTART_SCRIPT } from "./timeline-scripts.js";
 
@@ -13,13 +13,19 @@ const TOMBSTONE = Buffer.from([0]);
 const TOMBSTONE_TTL_SECONDS = 2 * 24 * 3600;
 /** Post bodies stay cached this long after their last write; timelines hold ids only. */
 const POST_TTL_SECONDS = 14 * 24 * 3600;
+/**
+ * Posts remembered as pushed per connected user, and for how long after the last push: enough to
+ * recognise a redelivered fan-out (seconds to minutes later) without growing with the user's history.
+ */
+const PUSHED_KEPT = 256;
+const PUSHED_TTL_MS = 10 * 60_000;
 /** Timelines per script run: about a millisecond of Redis time, so reads queued behind it barely wait. */
 const TIMELINES_PER_SCRIPT = 250;
 
 type ScriptArg = string | number | Buffer;
 
 interface ScriptedRedis extends Redis {
-  timelinesAdd(keyCount: number, ...keysThenArgs: ScriptArg[]): Promise<number[]>;
+  timelinesAdd(keyCount: number, ...keysThenArgs: ScriptArg[]): Promise<[number[], number[]]>;
   timelinesRemove(keyCount: number, ...keysThenArgs: ScriptArg[]): Promise<number[]>;
   claimRebuild(timeline: string, lock: string, pending: string, token: string, ttlMs: number, mode: ClaimMode): Promise<ClaimOutcome>;
   restartRebuild(lock: string, pending: string, token: string, ttlMs: number): Promise<number>;
@@ -43,6 +49,8 @@ export interface TimelinePage {
   /** Posts in the cached window. */
   size: number;
   postIds: string[];
+  /** The page reached the timeline's end, and nothing older exists (HISTORY_END). */
+  historyEnds: boolean;
   /** Those of the asked-about users (celebrities) this user follows, by the cached friend set. */
   followed: string[];
 }
@@ -53,6 +61,18 @@ const CELEBRITY_RECENT_POSTS = 200;
 const CELEBRITY_POSTS_TTL_SECONDS = 30 * 24 * 3600;
 
 export type CachedPost = Post | "deleted" | undefined;
+
+/** One user's part in a fan-out write: "added" (new to the timeline), "present" (already there), or skipped; and whether to push. */
+export interface TimelineAdd {
+  outcome: "added" | "present" | "not-cached" | "not-followed";
+  push: boolean;
+}
+
+function addOutcome(result: number): TimelineAdd["outcome"] {
+  if (result === -1) return "not-cached";
+  if (result === -2) return "not-followed";
+  return result > 0 ? "added" : "present";
+}
 
 /** The feed's Redis: timelines (ids only), post bodies once per post, friend sets, rebuild locks. */
 export class TimelineStore {
@@ -112,6 +132,7 @@ export class TimelineStore {
       exists: card > 0,
       size: Math.max(card - 1, 0),
       postIds: members.filter((member) => member.length === 16).map(fromBinaryId),
+      historyEnds: members.at(-1)?.equals(HISTORY_END) ?? false,
       followed: candidates.filter((_, i) => following[i] === 1),
     };
   }
@@ -159,19 +180,32 @@ export class TimelineStore {
 
   /**
    * Fan-out: adds an author's posts to each user's cached timeline whose friend set holds the author
-   * (see ADD_SCRIPT); returns, per user, whether something was new.
+   * (see ADD_SCRIPT); returns, per user, what happened and whether to push the posts to them (they
+   * are connected to a live feed and were not pushed these posts before).
    */
-  async addToTimelines(userIds: string[], authorId: string, postIds: string[]): Promise<boolean[]> {
-    if (userIds.length === 0 || postIds.length === 0) return userIds.map(() => false);
+  async addToTimelines(userIds: string[], authorId: string, postIds: string[]): Promise<TimelineAdd[]> {
+    if (userIds.length === 0 || postIds.length === 0) return userIds.map(() => ({ outcome: "not-cached", push: false }));
     const members = postIds.map(toBinaryId);
-    const added = new Map<string, number>();
+    const outcomes = new Map<string, TimelineAdd>();
     // One batch at a time: a reader's command then waits behind at most one script run per writer.
     for (const batch of this.scriptBatches(userIds)) {
-      const keys = batch.flatMap((userId) => [redisKeys.timeline(userId), redisKeys.friends(userId), redisKeys.rebuildLock(userId), redisKeys.rebuildPending(userId)]);
-      const counts = await this.redis.timelinesAdd(keys.length, ...keys, this.maxItems, authorId, ...members);
-      batch.forEach((userId, i) => added.set(userId, counts[i]!));
+      const keys = batch.flatMap((userId) => [
+        redisKeys.timeline(userId),
+        redisKeys.friends(userId),
+        redisKeys.rebuildLock(userId),
+        redisKeys.rebuildPending(userId),
+        redisKeys.connected(userId),
+        redisKeys.livePushed(userId),
+      ]);
+      const [results, push] = await this.redis.timelinesAdd(keys.length, ...keys, this.maxItems, authorId, PUSHED_KEPT, PUSHED_TTL_MS, ...members);
+      batch.forEach((userId, i) => outcomes.set(userId, { outcome: addOutcome(results[i]!), push: push[i] === 1 }));
     }
-    return userIds.map((userId) => (added.get(userId) ?? 0) > 0);
+    return userIds.map((userId) => outcomes.get(userId)!);
+  }
+
+  /** Marks users as connected to a live feed for `ttlMs` (renewed by their gateway while they are). */
+  async markConnected(userIds: string[], ttlMs: number): Promise<void> {
+    await Promise.all(userIds.map((userId) => this.redis.set(redisKeys.connected(userId), "1", "PX", ttlMs)));
   }
 
   /** Removes posts from the users' cached timelines; returns the users whose full timeline became short (to refill). */
@@ -240,9 +274,14 @@ export class TimelineStore {
     return (await this.redis.restartRebuild(redisKeys.rebuildLock(userId), redisKeys.rebuildPending(userId), token, ttlMs)) === 1;
   }
 
-  /** Writes the rebuilt timeline and friend set and releases the lock, unless anything changed meanwhile. */
+  /**
+   * Writes the rebuilt timeline and friend set and releases the lock, unless anything changed
+   * meanwhile. `postIds` are the newest of the friends' posts, at most a window's worth: fewer
+   * than that is their whole history (HISTORY_END).
+   */
   commitRebuild(userId: string, token: string, postIds: string[], friendIds: string[]): Promise<CommitOutcome> {
     const members = postIds.slice(0, this.maxItems).map(toBinaryId);
+    const marker = postIds.length < this.maxItems ? HISTORY_END : HISTORY_CUT;
     return this.redis.commitRebuild(
       redisKeys.timeline(userId),
       redisKeys.friends(userId),
@@ -252,7 +291,7 @@ export class TimelineStore {
       this.activeTtlSeconds,
       this.maxItems,
       members.length,
-      BUILT_MARKER,
+      marker,
       ...members,
       ...friendIds,
     );

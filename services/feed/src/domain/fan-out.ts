@@ -2,7 +2,7 @@ import type { events, posts } from "@fanfare/contracts";
 import type { FanoutProgressStore } from "../data-access/fanout-progress.js";
 import type { TimelineStore } from "../data-access/timeline-store.js";
 import type { CelebrityDirectory } from "./celebrity-directory.js";
-import { celebrityFanoutDuration, chunksLanded, chunksPublished, deliveryLatency, timelineWrites } from "./feed-metrics.js";
+import { celebrityFanoutDuration, chunksLanded, chunksPublished, deliveryLatency, livePushes, timelineWrites } from "./feed-metrics.js";
 import type { SourceOfTruth } from "./source-of-truth.js";
 import type { TimelineBuilder } from "./timeline-builder.js";
 
@@ -15,7 +15,7 @@ const FOLLOWER_PAGE = 1_000;
  */
 const DELIVERY_BATCH = 250;
 
-/** Tells connected clients that a post landed in their timeline (plain NATS, fire and forget). */
+/** Tells connected clients that a post of someone they follow arrived (plain NATS, fire and forget). */
 export interface LiveNotifier {
   postLanded(userIds: string[], post: posts.Post): void;
 }
@@ -155,14 +155,20 @@ export class FanOut {
     }
   }
 
-  /** Writes the post into the followers' cached timelines; returns those that got it. */
+  /**
+   * Writes the post into the followers' cached timelines and pushes it to those connected to a live
+   * feed, cached timeline or not (a connection is activity; the follower list is the truth). Returns
+   * the followers whose timeline got it.
+   */
   private async deliver(followers: string[], post: posts.Post): Promise<string[]> {
     const landed: string[] = [];
     for (let i = 0; i < followers.length; i += DELIVERY_BATCH) {
       const batch = followers.slice(i, i + DELIVERY_BATCH);
-      const added = await this.store.addToTimelines(batch, post.authorUserId, [post.id]);
-      const got = batch.filter((_, j) => added[j]);
-      this.live.postLanded(got, post);
+      const adds = await this.store.addToTimelines(batch, post.authorUserId, [post.id]);
+      const got = batch.filter((_, j) => adds[j]!.outcome === "added");
+      const connected = batch.filter((_, j) => adds[j]!.push);
+      this.live.postLanded(connected, post);
+      livePushes.inc(connected.length);
       timelineWrites.inc(got.length);
       landed.push(...got);
     }

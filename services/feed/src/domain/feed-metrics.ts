@@ -12,3 +12,4 @@ export const chunksLanded = counter("feed_fanout_chunks_landed_total", "Celebrit
 export const celebrityFanoutDuration = histogram("feed_celebrity_fanout_seconds", "From a celebrity post's planning to its last chunk landing", [], [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]);
 export const mergeHits = counter("feed_celebrity_merge_hits_total", "Celebrity posts shown through the read-time merge before their chunk landed");
 export const rebuildRetries = counter("feed_timeline_rebuild_retries_total", "Rebuild snapshots discarded because the user's timeline changed while they were read");
+export const livePushes = counter("feed_live_pushes_total", "New posts published to the live feeds of connected followers (one NATS message each)");

@@ -1,4 +1,4 @@
-import type { posts } from "@fanfare/contracts";
+import { feed, type posts } from "@fanfare/contracts";
 import { invalidArgument } from "@fanfare/runtime";
 import type { TimelinePage, TimelineStore } from "../data-access/timeline-store.js";
 import type { CelebrityDirectory } from "./celebrity-directory.js";
@@ -6,24 +6,33 @@ import { cacheLookups, mergeHits, postCacheMisses } from "./feed-metrics.js";
 import type { SourceOfTruth } from "./source-of-truth.js";
 import type { TimelineBuilder } from "./timeline-builder.js";
 
-/** Largest page a client may ask for; bigger pages belong to an export, not a feed. */
-export const FEED_MAX_LIMIT = 100;
-/** Deepest offset served; past it a client should narrow its query, not page for ever. */
-export const FEED_MAX_OFFSET = 100_000;
+/** The paging bounds of GetFeed, as feed.proto states them. */
+const MAX_LIMIT: number = feed.FeedPaging.FEED_PAGING_MAX_LIMIT;
+const MAX_OFFSET: number = feed.FeedPaging.FEED_PAGING_MAX_OFFSET;
 /** Reads of one page, when cleaning stale entries (deleted posts, unfollowed authors) made it short. */
 const MAX_READ_ATTEMPTS = 3;
 
 type Post = posts.Post;
 
 export function validatePage(offset: number, limit: number): void {
-  if (!Number.isInteger(offset) || offset < 0 || offset > FEED_MAX_OFFSET) throw invalidArgument(`offset must be an integer from 0 to ${FEED_MAX_OFFSET}`);
-  if (!Number.isInteger(limit) || limit < 1 || limit > FEED_MAX_LIMIT) throw invalidArgument(`limit must be an integer from 1 to ${FEED_MAX_LIMIT}`);
+  if (!Number.isInteger(offset) || offset < 0 || offset > MAX_OFFSET) throw invalidArgument(`offset must be an integer from 0 to ${MAX_OFFSET}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw invalidArgument(`limit must be an integer from 1 to ${MAX_LIMIT}`);
+}
+
+/** The newest ids of a user's feed as the cache has them: the timeline with celebrity posts merged in. */
+interface CachedWindow {
+  /** Newest first; a prefix of the feed's full newest-first list. */
+  postIds: string[];
+  /** Nothing older than these exists: a page past them is short, not continued. */
+  historyEnds: boolean;
 }
 
 /**
- * Home feed reads: from the cached timeline in Redis (the warm path touches nothing else), merged
- * with the recent posts of the celebrities the user follows, rebuilt once when missing, and from
- * the posts service for offsets past the cached window.
+ * Home feed reads, as named stages: the cached window (Redis: the timeline, merged with the recent
+ * posts of the celebrities the user follows, rebuilt once when missing) -> hydration (bodies from
+ * the post cache) -> rules (deleted posts and unfollowed authors are stale) -> and, for a page that
+ * runs past the window, the rest from the posts service, strictly older than the window's oldest
+ * post, so the seam has no gap, duplicate or reordering.
  */
 export class FeedReader {
   constructor(
@@ -31,36 +40,49 @@ export class FeedReader {
     private readonly builder: TimelineBuilder,
     private readonly source: SourceOfTruth,
     private readonly celebrities: CelebrityDirectory,
-    private readonly maxItems: number,
   ) {}
 
   async read(userId: string, offset: number, limit: number): Promise<Post[]> {
     validatePage(offset, limit);
     for (let attempt = 1; ; attempt++) {
-      // The top offset+limit ids (ids only, at most ~1100 x 16 bytes), so celebrity posts merge in at the right ranks.
-      const page = await this.cachedPage(userId, 0, offset + limit);
-      if (!page) return this.readFromSource(userId, offset, limit);
-      if (offset + limit > page.size && page.size >= this.maxItems) {
-        cacheLookups.inc({ outcome: "fallback" });
-        return this.readFromSource(userId, offset, limit);
+      // Ids from the top (at most window + a page, 16 bytes each), so celebrity posts merge in at the right ranks.
+      const window = await this.cachedWindow(userId, offset + limit);
+      if (!window) return this.readFromSource(userId, offset, limit);
+      const head = window.postIds.slice(offset, offset + limit);
+      const { visible, stale } = await this.hydrate(userId, head);
+      if (stale.length > 0 && attempt < MAX_READ_ATTEMPTS) {
+        await this.builder.removeAndRefill([userId], stale);
+        continue;
       }
-      const postIds = (await this.mergeCelebrityPosts(page, offset + limit)).slice(offset, offset + limit);
-      const { visible, stale } = await this.hydrate(userId, postIds);
-      if (stale.length === 0 || attempt === MAX_READ_ATTEMPTS) return visible;
-      await this.builder.removeAndRefill([userId], stale);
+      if (head.length === limit || window.historyEnds) return visible;
+      cacheLookups.inc({ outcome: "fallback" });
+      const below = window.postIds.at(-1) ?? "";
+      return [...visible, ...(await this.readFromSource(userId, Math.max(0, offset - window.postIds.length), limit - head.length, below))];
     }
+  }
+
+  /** The cached window's first `count` ids; undefined when the timeline could not be built. */
+  private async cachedWindow(userId: string, count: number): Promise<CachedWindow | undefined> {
+    const page = await this.cachedPage(userId, 0, count);
+    if (!page) return undefined;
+    return { postIds: await this.mergeCelebrityPosts(page, count), historyEnds: page.historyEnds };
   }
 
   /**
    * Twitter's read-time merge: a celebrity's post is in its fans' timelines only once its chunk has
    * landed, so the newest posts of the celebrities this user follows are merged in, without
-   * duplicates and in the same (id = time) order the timeline has.
+   * duplicates and in the same (id = time) order the timeline has. When the timeline's history is
+   * cut, merged posts older than its oldest post are left to the posts service, which continues
+   * below it (keeping them would show them twice).
    */
   private async mergeCelebrityPosts(page: TimelinePage, count: number): Promise<string[]> {
     if (page.followed.length === 0) return page.postIds;
     const recent = await this.store.celebrityRecentPosts(page.followed, count);
     const inTimeline = new Set(page.postIds);
-    const merged = [...new Set([...page.postIds, ...recent.flat()])].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)).slice(0, count);
+    const oldest = page.postIds.at(-1);
+    const reachesEnd = page.postIds.length < count;
+    const mergeable = (id: string) => page.historyEnds || !reachesEnd || (oldest !== undefined && id > oldest);
+    const merged = [...new Set([...page.postIds, ...recent.flat().filter(mergeable)])].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)).slice(0, count);
     mergeHits.inc(merged.filter((id) => !inTimeline.has(id)).length);
     return merged;
   }
@@ -78,10 +100,11 @@ export class FeedReader {
     return rebuilt.exists ? rebuilt : undefined;
   }
 
-  private async readFromSource(userId: string, offset: number, limit: number): Promise<Post[]> {
+  /** A page from the posts service, optionally only of posts older than `below` (the cached window's end). */
+  private async readFromSource(userId: string, offset: number, limit: number, below = ""): Promise<Post[]> {
     const cachedFriends = await this.store.friendIds(userId);
     const friends = cachedFriends.length > 0 ? cachedFriends : await this.source.friendsOf(userId);
-    return this.source.recentPosts(friends, offset, limit);
+    return this.source.recentPosts(friends, offset, limit, below);
   }
 
   /**

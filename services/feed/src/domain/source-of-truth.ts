@@ -3,6 +3,8 @@ import { readingFromLeader, type PromiseClient } from "@fanfare/runtime";
 
 /** The posts service takes at most this many authors per call (its AUTHORS_MAX). */
 const AUTHORS_PER_CALL = 5_000;
+/** ...and answers at most this many posts per call (its RECENT_MAX_LIMIT); longer pages continue by keyset. */
+const POSTS_PER_CALL = 1_000;
 
 /**
  * What the databases say, through the owning services: the truth timelines are built from. What is
@@ -21,15 +23,18 @@ export class SourceOfTruth {
     return readingFromLeader(async () => (await this.socialGraph.listFriends({ userId })).friendIds);
   }
 
-  /** The newest posts of these authors, newest first; authors beyond one call's limit are asked in chunks. */
-  async recentPosts(authorIds: string[], offset: number, limit: number): Promise<posts.Post[]> {
-    return acrossAuthorChunks(authorIds, offset, limit, (post) => post.id, async (page) => (await this.posts.listRecentPostsByAuthors(page)).posts);
+  /**
+   * The newest posts of these authors, newest first, skipping `offset`; with `before`, only posts
+   * older than that one (the reader's cached window ends there).
+   */
+  async recentPosts(authorIds: string[], offset: number, limit: number, before = ""): Promise<posts.Post[]> {
+    return byKeyset({ authorUserIds: authorIds, offset, limit, beforePostId: before }, (post) => post.id, async (page) => (await this.posts.listRecentPostsByAuthors(page)).posts);
   }
 
   /** The same page as recentPosts, ids only: no post text crosses the wire or the cache. */
   async recentPostIds(authorIds: string[], offset: number, limit: number): Promise<string[]> {
     return readingFromLeader(() =>
-      acrossAuthorChunks(authorIds, offset, limit, (id) => id, async (page) => (await this.posts.listRecentPostIdsByAuthors(page)).postIds),
+      byKeyset({ authorUserIds: authorIds, offset, limit, beforePostId: "" }, (id) => id, async (page) => (await this.posts.listRecentPostIdsByAuthors(page)).postIds),
     );
   }
 
@@ -55,18 +60,33 @@ export class SourceOfTruth {
   }
 }
 
-type RecentPage = { authorUserIds: string[]; offset: number; limit: number };
+type RecentPage = { authorUserIds: string[]; offset: number; limit: number; beforePostId: string };
+
+/** A page longer than one call answers, as calls that each continue below the last post of the one before. */
+async function byKeyset<T>(page: RecentPage, idOf: (item: T) => string, call: (page: RecentPage) => Promise<T[]>): Promise<T[]> {
+  const items: T[] = [];
+  let next = page;
+  for (;;) {
+    const limit = Math.min(POSTS_PER_CALL, page.limit - items.length);
+    const got = await acrossAuthorChunks(next.authorUserIds, { ...next, limit }, idOf, call);
+    items.push(...got);
+    const last = got.at(-1);
+    if (got.length < limit || items.length >= page.limit || !last) return items;
+    next = { ...next, offset: 0, beforePostId: idOf(last) };
+  }
+}
 
 /**
  * One page of the newest posts of many authors: one call when they fit its author limit; otherwise
  * the top offset+limit of each chunk of authors, merged by id (= time) and cut to the page.
  */
-async function acrossAuthorChunks<T>(authorIds: string[], offset: number, limit: number, idOf: (item: T) => string, call: (page: RecentPage) => Promise<T[]>): Promise<T[]> {
+async function acrossAuthorChunks<T>(authorIds: string[], page: RecentPage, idOf: (item: T) => string, call: (page: RecentPage) => Promise<T[]>): Promise<T[]> {
+  const { offset, limit } = page;
   if (authorIds.length === 0 || limit === 0) return [];
-  if (authorIds.length <= AUTHORS_PER_CALL) return call({ authorUserIds: authorIds, offset, limit });
+  if (authorIds.length <= AUTHORS_PER_CALL) return call(page);
   const chunks: string[][] = [];
   for (let i = 0; i < authorIds.length; i += AUTHORS_PER_CALL) chunks.push(authorIds.slice(i, i + AUTHORS_PER_CALL));
-  const pages = await Promise.all(chunks.map((chunk) => call({ authorUserIds: chunk, offset: 0, limit: offset + limit })));
+  const pages = await Promise.all(chunks.map((chunk) => call({ ...page, authorUserIds: chunk, offset: 0, limit: offset + limit })));
   return pages
     .flat()
     .sort((a, b) => (idOf(a) < idOf(b) ? 1 : -1))

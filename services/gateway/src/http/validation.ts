@@ -17,11 +17,19 @@ export const uuid = () => z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}
 export const jsonObject = <S extends z.ZodRawShape>(shape: S) =>
   z.object(shape, { error: (issue) => (issue.input === undefined ? "a JSON object is required (Content-Type: application/json)" : "must be a JSON object") });
 
-/** A non-negative integer in a query string: digits only, so "1.5", "-1", "1e3" and "" are refused. */
+/** A number as JSON spells it (optionally signed): what a client generated from a `type: number` parameter sends. */
+const JSON_NUMBER = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/**
+ * An integral query parameter the contract types as `number`: generated clients send 10, 10.0 or
+ * 1e1, all accepted; fractional, non-numeric and empty values and those outside [min, max] are
+ * refused with a message naming the rule.
+ */
 export const queryInteger = (fallback: number, min: number, max: number) =>
   z
-    .string()
-    .regex(/^\d{1,9}$/, "must be a whole number")
+    .string({ error: "must be given once, as a number" })
+    .regex(JSON_NUMBER, "must be a number")
+    .refine((value) => Number.isInteger(Number(value)), "must be a whole number")
     .transform(Number)
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
     .default(fallback);

@@ -1,6 +1,6 @@
 import { Router, type Response } from "express";
 import { z } from "zod";
-import type { feed, posts, socialgraph } from "@fanfare/contracts";
+import { feed, type posts, type socialgraph } from "@fanfare/contracts";
 import type { PromiseClient } from "@fanfare/runtime";
 import type { Tokens } from "../auth.js";
 import { authenticate, currentUserId, identifyIfPossible } from "../http/authenticate.js";
@@ -15,10 +15,12 @@ export interface Downstreams {
   feed: PromiseClient<feed.FeedServiceClient>;
 }
 
-/** Feed paging limits, as documented in /openapi.json. */
-export const FEED_DEFAULT_LIMIT = 10;
-export const FEED_MAX_LIMIT = 100;
-export const FEED_MAX_OFFSET = 100_000;
+/** Feed paging bounds: feed.proto's, published in /openapi.json. */
+export const FEED_PAGING = {
+  defaultLimit: feed.FeedPaging.FEED_PAGING_DEFAULT_LIMIT as number,
+  maxLimit: feed.FeedPaging.FEED_PAGING_MAX_LIMIT as number,
+  maxOffset: feed.FeedPaging.FEED_PAGING_MAX_OFFSET as number,
+};
 
 /** Text fields are checked for length and content by the services; here only their type. */
 const text = () => z.string({ error: "must be a string" });
@@ -41,8 +43,8 @@ const schemas = {
   createPost: jsonObject({ text: text() }),
   updatePost: jsonObject({ id: uuid(), text: text() }),
   feedPage: z.object({
-    offset: queryInteger(0, 0, FEED_MAX_OFFSET),
-    limit: queryInteger(FEED_DEFAULT_LIMIT, 1, FEED_MAX_LIMIT),
+    offset: queryInteger(0, 0, FEED_PAGING.maxOffset),
+    limit: queryInteger(FEED_PAGING.defaultLimit, 1, FEED_PAGING.maxLimit),
   }),
 };
 

@@ -77,35 +77,52 @@ export class PostsRepository {
   }
 
   /**
-   * Newest first across authors. Each author contributes at most offset + limit posts through
-   * posts_author_recent (a LATERAL top-N per author), so the sort never sees an author's whole history.
+   * Newest first across authors, older than `page.before` when given (keyset). Each author
+   * contributes at most offset + limit posts through posts_author_recent (a LATERAL top-N per
+   * author), so the sort never sees an author's whole history.
    */
-  async recentByAuthors(authorIds: string[], offset: number, limit: number): Promise<PostRow[]> {
+  async recentByAuthors(page: RecentPage): Promise<PostRow[]> {
     const { rows } = await this.db.read<PostRow>(
       `SELECT p.id, p.author_id, p.text, p.created_at, p.updated_at
        FROM unnest($1::uuid[]) AS a(author_id)
        CROSS JOIN LATERAL (
-         SELECT ${POST_COLUMNS} FROM posts WHERE posts.author_id = a.author_id ORDER BY id DESC LIMIT $2::int + $3::int
+         SELECT ${POST_COLUMNS} FROM posts
+         WHERE posts.author_id = a.author_id AND ($4::uuid IS NULL OR posts.id < $4::uuid)
+         ORDER BY id DESC LIMIT $2::int + $3::int
        ) AS p
        ORDER BY p.id DESC OFFSET $2 LIMIT $3`,
-      [authorIds, offset, limit],
+      recentPageParameters(page),
     );
     return rows;
   }
 
   /** The same page as recentByAuthors, ids only: the index holds them, so the table is not read. */
-  async recentIdsByAuthors(authorIds: string[], offset: number, limit: number): Promise<string[]> {
+  async recentIdsByAuthors(page: RecentPage): Promise<string[]> {
     const { rows } = await this.db.read<{ id: string }>(
       `SELECT p.id
        FROM unnest($1::uuid[]) AS a(author_id)
        CROSS JOIN LATERAL (
-         SELECT id FROM posts WHERE posts.author_id = a.author_id ORDER BY id DESC LIMIT $2::int + $3::int
+         SELECT id FROM posts
+         WHERE posts.author_id = a.author_id AND ($4::uuid IS NULL OR posts.id < $4::uuid)
+         ORDER BY id DESC LIMIT $2::int + $3::int
        ) AS p
        ORDER BY p.id DESC OFFSET $2 LIMIT $3`,
-      [authorIds, offset, limit],
+      recentPageParameters(page),
     );
     return rows.map((row) => row.id);
   }
+}
+
+/** A page of the newest posts of some authors: `offset` counts from just below `before` (or the newest). */
+export interface RecentPage {
+  authorIds: string[];
+  offset: number;
+  limit: number;
+  before?: string;
+}
+
+function recentPageParameters(page: RecentPage): unknown[] {
+  return [page.authorIds, page.offset, page.limit, page.before ?? null];
 }
 
 /** The post's author, with the row locked against a concurrent edit or delete; undefined when missing. */

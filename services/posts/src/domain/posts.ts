@@ -1,5 +1,5 @@
 import { inRequestedOrder, notFound, permissionDenied, requireText } from "@fanfare/runtime";
-import type { PostRow, PostsRepository } from "../data-access/posts-repository.js";
+import type { PostRow, PostsRepository, RecentPage } from "../data-access/posts-repository.js";
 
 /** Post length in characters (not bytes): the course's limit. */
 export const POST_TEXT_RULE = { min: 1, max: 1000 } as const;
@@ -39,14 +39,14 @@ export class Posts {
     return inRequestedOrder(ids, await this.repository.findByIds([...new Set(ids)]));
   }
 
-  recentByAuthors(authorIds: string[], offset: number, limit: number): Promise<PostRow[]> {
-    if (authorIds.length === 0 || limit === 0) return Promise.resolve([]);
-    return this.repository.recentByAuthors([...new Set(authorIds)], offset, limit);
+  recentByAuthors(page: RecentPage): Promise<PostRow[]> {
+    if (page.authorIds.length === 0 || page.limit === 0) return Promise.resolve([]);
+    return this.repository.recentByAuthors({ ...page, authorIds: [...new Set(page.authorIds)] });
   }
 
-  recentIdsByAuthors(authorIds: string[], offset: number, limit: number): Promise<string[]> {
-    if (authorIds.length === 0 || limit === 0) return Promise.resolve([]);
-    return this.repository.recentIdsByAuthors([...new Set(authorIds)], offset, limit);
+  recentIdsByAuthors(page: RecentPage): Promise<string[]> {
+    if (page.authorIds.length === 0 || page.limit === 0) return Promise.resolve([]);
+    return this.repository.recentIdsByAuthors({ ...page, authorIds: [...new Set(page.authorIds)] });
   }
 }
 

@@ -1,6 +1,6 @@
 import { posts } from "@fanfare/contracts";
 import { bindService, invalidArgument, requireUuid, type ServiceBinding } from "@fanfare/runtime";
-import type { PostRow } from "../data-access/posts-repository.js";
+import type { PostRow, RecentPage } from "../data-access/posts-repository.js";
 import { AUTHORS_MAX, BATCH_GET_MAX, RECENT_MAX_LIMIT, type Posts } from "../domain/posts.js";
 
 export function postsBinding(service: Posts): ServiceBinding {
@@ -23,22 +23,25 @@ export function postsBinding(service: Posts): ServiceBinding {
       return { posts: (await service.getMany(request.postIds.map((id) => requireUuid(id, "post_ids")))).map(toProtoPost) };
     },
     listRecentPostsByAuthors: async (request) => {
-      const { authors, offset, limit } = recentPage(request);
-      return { posts: (await service.recentByAuthors(authors, offset, limit)).map(toProtoPost) };
+      return { posts: (await service.recentByAuthors(recentPage(request))).map(toProtoPost) };
     },
     listRecentPostIdsByAuthors: async (request) => {
-      const { authors, offset, limit } = recentPage(request);
-      return { postIds: await service.recentIdsByAuthors(authors, offset, limit) };
+      return { postIds: await service.recentIdsByAuthors(recentPage(request)) };
     },
   });
 }
 
 /** The page both recent-posts calls take, checked the same way. */
-function recentPage(request: { authorUserIds: string[]; offset: number; limit: number }): { authors: string[]; offset: number; limit: number } {
+function recentPage(request: posts.ListRecentPostsByAuthorsRequest): RecentPage {
   if (request.authorUserIds.length > AUTHORS_MAX) throw invalidArgument(`at most ${AUTHORS_MAX} author_user_ids per call`);
   if (request.offset < 0) throw invalidArgument("offset must not be negative");
   if (request.limit < 0 || request.limit > RECENT_MAX_LIMIT) throw invalidArgument(`limit must be 0 to ${RECENT_MAX_LIMIT}`);
-  return { authors: request.authorUserIds.map((id) => requireUuid(id, "author_user_ids")), offset: request.offset, limit: request.limit };
+  return {
+    authorIds: request.authorUserIds.map((id) => requireUuid(id, "author_user_ids")),
+    offset: request.offset,
+    limit: request.limit,
+    before: request.beforePostId === "" ? undefined : requireUuid(request.beforePostId, "before_post_id"),
+  };
 }
 
 function toProtoPost(row: PostRow): posts.Post {
