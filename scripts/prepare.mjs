@@ -7,14 +7,18 @@ import { repoRoot, run, say } from "./lib.mjs";
 
 const MIN_NODE = [20, 19];
 
-/** Returns the PostgreSQL replica's server URL, or undefined when the system runs on the leader alone. */
-export async function prepare() {
+/**
+ * Returns the PostgreSQL replica's server URL, or undefined when the system runs on the leader
+ * alone. With `{ servicesNeeded: false }` (the Compose stand brings its own), only installs and builds.
+ */
+export async function prepare(options = { servicesNeeded: true }) {
   checkNodeVersion();
   await installDependencies();
   say("generating contracts (buf + ts-proto)");
   await run(process.execPath, ["scripts/generate.mjs"]);
   say("building (tsc -b)");
   await run(process.execPath, [`${repoRoot}/node_modules/typescript/bin/tsc`, "-b"]);
+  if (!options.servicesNeeded) return undefined;
   say("checking PostgreSQL, Redis and NATS");
   await ensureInfrastructure();
   return ensureLocalReplica();

@@ -18,6 +18,29 @@ export interface Mesh {
 
 let shared: Promise<Mesh> | undefined;
 
+/**
+ * The system the end-to-end tests talk to: the in-process mesh, or, when FANFARE_URL is set, a
+ * system already running at that URL (the Compose stand). `mesh` is there only in process: tests
+ * that look inside (Redis, databases, stopping services) skip themselves without it.
+ */
+export interface Target {
+  baseUrl: string;
+  mesh?: Mesh;
+}
+
+export async function target(): Promise<Target> {
+  const url = process.env.FANFARE_URL;
+  if (url) return { baseUrl: url.replace(/\/+$/, "") };
+  const m = await mesh();
+  return { baseUrl: m.baseUrl, mesh: m };
+}
+
+/** For a test that looks inside the system: its in-process mesh, or the test is skipped against a remote one. */
+export function inProcess(context: Mocha.Context, t: Target): Mesh {
+  if (!t.mesh) context.skip();
+  return t.mesh!;
+}
+
 /** The whole mesh, in this process, on free ports; started once and shared by every test file. */
 export function mesh(): Promise<Mesh> {
   shared ??= startMesh();
@@ -25,7 +48,8 @@ export function mesh(): Promise<Mesh> {
 }
 
 export async function stopSharedMesh(): Promise<void> {
-  if (shared) await (await shared.catch(() => undefined))?.stop();
+  if (!shared) return;
+  await (await shared.catch(() => undefined))?.stop();
   shared = undefined;
   await removeTestConsumers();
 }

@@ -7,7 +7,7 @@ import { createGrpcClient } from "./grpc-client.js";
 const PROBE_DEADLINE_MS = 2_000;
 const SERVING = 1;
 
-const address = process.argv[2] ?? `127.0.0.1:${process.env.GRPC_PORT ?? "50051"}`;
+const address = process.argv[2] ?? `127.0.0.1:${process.env.GRPC_PORT ?? "15051"}`;
 const client = createGrpcClient(health.HealthClient, address);
 client.check({ service: "" }, { deadlineMs: PROBE_DEADLINE_MS }).then(
   (response) => process.exit(response.status === SERVING ? 0 : 1),

@@ -4,9 +4,9 @@ import { z } from "zod";
 export const feedEnv = {
   ...commonEnv,
   GRPC_HOST: z.string().default("0.0.0.0"),
-  GRPC_PORT: env.port(50053),
-  SOCIAL_GRAPH_ADDR: env.grpcAddress().default("127.0.0.1:50051"),
-  POSTS_ADDR: env.grpcAddress().default("127.0.0.1:50052"),
+  GRPC_PORT: env.port(15053),
+  SOCIAL_GRAPH_ADDR: env.grpcAddress().default("127.0.0.1:15051"),
+  POSTS_ADDR: env.grpcAddress().default("127.0.0.1:15052"),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").default("redis://127.0.0.1:6379"),
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
   /** Post ids kept per timeline; the original system kept 1000. */

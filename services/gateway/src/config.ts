@@ -11,9 +11,9 @@ export const gatewayEnv = {
   TOKEN_TTL_SECONDS: env.positiveInt(24 * 3600),
   /** Largest JSON body accepted: a 1000-character post in 4-byte characters is about 4 KB. */
   BODY_LIMIT_BYTES: env.positiveInt(64 * 1024),
-  SOCIAL_GRAPH_ADDR: env.grpcAddress().default("127.0.0.1:50051"),
-  POSTS_ADDR: env.grpcAddress().default("127.0.0.1:50052"),
-  FEED_ADDR: env.grpcAddress().default("127.0.0.1:50053"),
+  SOCIAL_GRAPH_ADDR: env.grpcAddress().default("127.0.0.1:15051"),
+  POSTS_ADDR: env.grpcAddress().default("127.0.0.1:15052"),
+  FEED_ADDR: env.grpcAddress().default("127.0.0.1:15053"),
   /** Live feed pushes arrive on plain NATS subjects feed.live.<user>. */
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
 };

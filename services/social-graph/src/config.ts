@@ -2,7 +2,7 @@ import { env, loadConfig, pgServiceEnv } from "@fanfare/runtime";
 import { z } from "zod";
 
 export const socialGraphEnv = {
-  ...pgServiceEnv({ database: "social_graph", grpcPort: 50051 }),
+  ...pgServiceEnv({ database: "social_graph", grpcPort: 15051 }),
   /** Followers at which a user becomes a celebrity, whose posts are fanned out in chunks. */
   CELEBRITY_THRESHOLD: env.positiveInt(10_000),
   /**
