@@ -147,6 +147,8 @@ async function buildImages(env) {
     }
   });
   figures.push(`images built in ${total} s (on ${env.NODE_IMAGE})`);
+  // Each build leaves the previous images untagged; a reused machine should not fill up with them.
+  await docker(env, "image", "prune", "-f");
 }
 
 async function bringUp(compose, env) {

@@ -4,6 +4,7 @@
 # replication connections, create the replication role. Every start: postgres in the foreground.
 #   PG_SUPERUSER_PASSWORD    password of `postgres` over TCP (local socket connections are trusted)
 #   PG_REPLICATION_PASSWORD  password of the `replicator` role the replica connects as
+#   PG_APP_USER, PG_APP_PASSWORD  optional: a login role that may create databases, for the services
 set -eu
 : "${PGDATA:=/var/lib/postgresql/data/pgdata}"
 : "${PG_SUPERUSER_PASSWORD:?PG_SUPERUSER_PASSWORD must be set}"
@@ -30,6 +31,9 @@ CONF
   # Only the local socket while the role is made: nobody connects half-configured.
   pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start
   echo "CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD :'password';" | psql -v ON_ERROR_STOP=1 -v password="$PG_REPLICATION_PASSWORD" -U postgres -d postgres -q
+  if [ -n "${PG_APP_USER:-}" ]; then
+    echo "CREATE ROLE :\"user\" WITH LOGIN CREATEDB PASSWORD :'password';" | psql -v ON_ERROR_STOP=1 -v user="$PG_APP_USER" -v password="${PG_APP_PASSWORD:?PG_APP_PASSWORD must be set with PG_APP_USER}" -U postgres -d postgres -q
+  fi
   pg_ctl -D "$PGDATA" -m fast -w stop
 fi
 exec postgres -D "$PGDATA"

@@ -244,7 +244,8 @@ describe("clients the contract admits", function () {
           for (const id of ids) expect(await live.waitFor(id)).to.equal(true);
         }
         await new Promise((resolve) => setTimeout(resolve, 500));
-        for (const live of [first, second]) expect(live.received.map((message) => message.postId)).to.deep.equal(ids);
+        // Each once; posts.created events are handled concurrently, so pushes of close posts may cross.
+        for (const live of [first, second]) expect(live.received.map((message) => message.postId)).to.have.members(ids).and.have.length(ids.length);
         // One connection closed, the other keeps receiving.
         first.close();
         const third = await post(author, "три");

@@ -96,6 +96,13 @@ describe("deployment files (offline checks)", function () {
         if (needed) expect(environment, `${name} needs ${variable}`).to.have.property(variable);
       }
     }
-    expect(compose.services.gateway.ports).to.deep.equal(["8083:8083"]);
+    expect(compose.services.gateway.ports).to.deep.equal(["${GATEWAY_PUBLISHED_PORT:-8083}:8083"]);
+    // Official, maintained images, each overridable; nothing vendor-specific (bitnami withdrew its tags).
+    expect(compose.services.postgres.image).to.match(/^\$\{POSTGRES_IMAGE:-postgres:1[67](\.\d+)?(-[a-z]+)?\}$/);
+    expect(compose.services["postgres-replica"].image).to.equal(compose.services.postgres.image);
+    expect(compose.services.redis.image).to.match(/^\$\{REDIS_IMAGE:-redis:7(\.\d+)*(-[a-z]+)?\}$/);
+    expect(compose.services.nats.image).to.match(/^\$\{NATS_IMAGE:-nats:2\.(1\d|[2-9]\d)(\.\d+)*(-[a-z]+)?\}$/);
+    for (const name of Object.keys(SERVICES)) expect(compose.services[name].build.args.NODE_IMAGE, name).to.match(/^\$\{NODE_IMAGE:-node:/);
+    expect(readFileSync(`${ROOT}docker-compose.yml`, "utf8")).to.not.include("bitnami");
   });
 });
