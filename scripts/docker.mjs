@@ -2,7 +2,7 @@
 // machine, or (as root, with apt) a Docker engine of our own, started here and stopped by whoever
 // started it. Plain Node, no dependencies.
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, openSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { promisify } from "node:util";
 import { say } from "./lib.mjs";
 
@@ -69,6 +69,7 @@ export async function installPackages(packages) {
  * allows neither; containers use user-defined networks, and builds the host's network.
  */
 async function startOwnEngine(env) {
+  await clearPidFile();
   mkdirSync(OWN_DATA_ROOT, { recursive: true });
   mkdirSync(OWN_EXEC_ROOT, { recursive: true });
   say("starting a Docker engine of our own");
@@ -92,4 +93,21 @@ async function startOwnEngine(env) {
   }
   daemon.kill("SIGKILL");
   return undefined;
+}
+
+/** A previous engine of ours may still be shutting down (wait for it) or have died leaving its pid file (remove it). */
+async function clearPidFile() {
+  const pidFile = `${OWN_EXEC_ROOT}.pid`;
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, "utf8").trim());
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (let waited = 0; pid > 0 && alive() && waited < ENGINE_START_TIMEOUT_MS; waited += 500) await new Promise((resolve) => setTimeout(resolve, 500));
+  if (!(pid > 0 && alive())) rmSync(pidFile, { force: true });
 }
