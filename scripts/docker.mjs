@@ -13,6 +13,8 @@ const OWN_SOCKET = "/run/fanfare-docker.sock";
 const OWN_DATA_ROOT = "/var/lib/fanfare-docker";
 const OWN_EXEC_ROOT = "/run/fanfare-docker";
 const ENGINE_START_TIMEOUT_MS = 30_000;
+/** dockerd stops its containers first; past this it is killed. */
+const ENGINE_STOP_TIMEOUT_MS = 30_000;
 
 async function answers(command, args, env = process.env) {
   try {
@@ -85,8 +87,13 @@ async function startOwnEngine(env) {
     if (await answers("docker", ["info"], env)) {
       return async () => {
         say("stopping the Docker engine this run started");
+        // Held again while it stops: an unreferenced child would let this process end mid-await.
+        daemon.ref();
+        const exited = new Promise((resolve) => (daemon.exitCode !== null || daemon.signalCode !== null ? resolve() : daemon.once("exit", resolve)));
         daemon.kill("SIGTERM");
-        await new Promise((resolve) => (daemon.exitCode !== null ? resolve() : daemon.once("exit", resolve)));
+        const forced = setTimeout(() => daemon.kill("SIGKILL"), ENGINE_STOP_TIMEOUT_MS);
+        await exited;
+        clearTimeout(forced);
       };
     }
     await new Promise((resolve) => setTimeout(resolve, 500));

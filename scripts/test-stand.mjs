@@ -148,7 +148,8 @@ async function buildImages(env) {
   });
   figures.push(`images built in ${total} s (on ${env.NODE_IMAGE})`);
   // Each build leaves the previous images untagged; a reused machine should not fill up with them.
-  await docker(env, "image", "prune", "-f");
+  // Only old ones go: the recent untagged ones are the build stages the next build reuses as cache.
+  await docker(env, "image", "prune", "-f", "--filter", "until=168h");
 }
 
 async function bringUp(compose, env) {
