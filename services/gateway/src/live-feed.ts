@@ -141,14 +141,15 @@ class ConnectedUsers {
   }
 
   private subscribe(userId: string): ConnectedUser {
-    const user: ConnectedUser = { sockets: new Set(), opening: 0, subscription: undefined as unknown as Subscription };
-    user.subscription = this.options.nats.subscribe(liveFeedSubject(userId), {
+    const sockets = new Set<WebSocket>();
+    const subscription = this.options.nats.subscribe(liveFeedSubject(userId), {
       callback: (error, message) => {
         if (error) return;
         const text = message.string();
-        for (const ws of user.sockets) this.push(ws, userId, text);
+        for (const ws of sockets) this.push(ws, userId, text);
       },
     });
+    const user: ConnectedUser = { sockets, opening: 0, subscription };
     this.users.set(userId, user);
     return user;
   }
