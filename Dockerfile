@@ -55,5 +55,5 @@ COPY --from=production-dependencies /app/node_modules node_modules
 COPY --from=build /out/ ./
 USER node
 # gRPC services answer the standard health service; the gateway's Compose and Kubernetes probes use /healthz.
-HEALTHCHECK --interval=10s --timeout=3s --start-period=20s CMD ["node", "packages/runtime/dist/src/health-probe.js"]
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s CMD ["node", "packages/runtime/dist/src/grpc/health-probe.js"]
 CMD ["sh", "-c", "exec node services/${SERVICE}/dist/src/main.js"]

@@ -41,7 +41,8 @@ export async function dockerEngine() {
   const ownEnv = { ...process.env, DOCKER_HOST: `unix://${OWN_SOCKET}` };
   if (await answers("docker", ["info"], ownEnv)) return withCompose(ownEnv, async () => undefined);
   if (process.getuid?.() !== 0) return { skipped: "no Docker engine answers and starting one needs root" };
-  if (!(await installPackages(["docker.io", "docker-compose", "debootstrap"]))) return { skipped: "no Docker engine, and apt-get could not install docker.io" };
+  if (!(await installPackages(["docker.io", "docker-compose", "debootstrap"])))
+    return { skipped: "no Docker engine, and apt-get could not install docker.io" };
   const stop = await startOwnEngine(ownEnv);
   if (!stop) return { skipped: `dockerd did not start (see ${OWN_DATA_ROOT}.log)` };
   return withCompose(ownEnv, stop);
@@ -78,7 +79,15 @@ async function startOwnEngine(env) {
   const log = openSync(`${OWN_DATA_ROOT}.log`, "a");
   const daemon = spawn(
     "dockerd",
-    ["--iptables=false", "--ip6tables=false", "--bridge=none", `--data-root=${OWN_DATA_ROOT}`, `--exec-root=${OWN_EXEC_ROOT}`, `--host=unix://${OWN_SOCKET}`, `--pidfile=${OWN_EXEC_ROOT}.pid`],
+    [
+      "--iptables=false",
+      "--ip6tables=false",
+      "--bridge=none",
+      `--data-root=${OWN_DATA_ROOT}`,
+      `--exec-root=${OWN_EXEC_ROOT}`,
+      `--host=unix://${OWN_SOCKET}`,
+      `--pidfile=${OWN_EXEC_ROOT}.pid`,
+    ],
     { stdio: ["ignore", log, log], detached: true },
   );
   daemon.unref();
@@ -89,7 +98,9 @@ async function startOwnEngine(env) {
         say("stopping the Docker engine this run started");
         // Held again while it stops: an unreferenced child would let this process end mid-await.
         daemon.ref();
-        const exited = new Promise((resolve) => (daemon.exitCode !== null || daemon.signalCode !== null ? resolve() : daemon.once("exit", resolve)));
+        const exited = new Promise((resolve) =>
+          daemon.exitCode !== null || daemon.signalCode !== null ? resolve() : daemon.once("exit", resolve),
+        );
         daemon.kill("SIGTERM");
         const forced = setTimeout(() => daemon.kill("SIGKILL"), ENGINE_STOP_TIMEOUT_MS);
         await exited;
@@ -115,6 +126,7 @@ async function clearPidFile() {
       return false;
     }
   };
-  for (let waited = 0; pid > 0 && alive() && waited < ENGINE_START_TIMEOUT_MS; waited += 500) await new Promise((resolve) => setTimeout(resolve, 500));
+  for (let waited = 0; pid > 0 && alive() && waited < ENGINE_START_TIMEOUT_MS; waited += 500)
+    await new Promise((resolve) => setTimeout(resolve, 500));
   if (!(pid > 0 && alive())) rmSync(pidFile, { force: true });
 }

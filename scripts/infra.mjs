@@ -30,7 +30,23 @@ const SERVICES = [
     aptPackages: ["redis-server"],
     start: async () => {
       for (const dir of ["/var/lib/redis", "/var/log/redis"]) mkdirSync(dir, { recursive: true });
-      await run("redis-server", ["--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"]);
+      await run("redis-server", [
+        "--daemonize",
+        "yes",
+        "--bind",
+        "127.0.0.1",
+        "-::1",
+        "--port",
+        "6379",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        "/var/lib/redis",
+        "--logfile",
+        "/var/log/redis/ci.log",
+      ]);
     },
   },
   {
@@ -41,7 +57,23 @@ const SERVICES = [
     aptPackages: ["nats-server"],
     start: async () => {
       mkdirSync("/var/lib/nats-server", { recursive: true });
-      await run("start-stop-daemon", ["--start", "--oknodo", "--background", "--exec", "/usr/sbin/nats-server", "--", "-a", "127.0.0.1", "-p", "4222", "-js", "-sd", "/var/lib/nats-server", "-l", "/var/log/nats-server.log"]);
+      await run("start-stop-daemon", [
+        "--start",
+        "--oknodo",
+        "--background",
+        "--exec",
+        "/usr/sbin/nats-server",
+        "--",
+        "-a",
+        "127.0.0.1",
+        "-p",
+        "4222",
+        "-js",
+        "-sd",
+        "/var/lib/nats-server",
+        "-l",
+        "/var/log/nats-server.log",
+      ]);
     },
   },
 ];

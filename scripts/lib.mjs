@@ -12,7 +12,12 @@ export function say(message) {
 /** Runs a command with inherited output; rejects when it fails. */
 export function run(command, args, options = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: repoRoot, stdio: options.quiet ? "ignore" : "inherit", shell: options.shell ?? false, env: { ...process.env, ...options.env } });
+    const child = spawn(command, args, {
+      cwd: repoRoot,
+      stdio: options.quiet ? "ignore" : "inherit",
+      shell: options.shell ?? false,
+      env: { ...process.env, ...options.env },
+    });
     child.on("error", reject);
     child.on("exit", (code, signal) =>
       code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")} failed (${signal ?? `exit ${code}`})`)),

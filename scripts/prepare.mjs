@@ -1,6 +1,6 @@
 // Everything `npm start` and `npm test` need before they run: dependencies, generated contracts,
 // the TypeScript build, and the backing services.
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { ensureInfrastructure } from "./infra.mjs";
 import { ensureLocalReplica } from "./replica.mjs";
 import { repoRoot, run, say } from "./lib.mjs";
@@ -18,6 +18,7 @@ export async function prepare(options = { servicesNeeded: true }) {
   await run(process.execPath, ["scripts/generate.mjs"]);
   say("building (tsc -b)");
   await run(process.execPath, [`${repoRoot}/node_modules/typescript/bin/tsc`, "-b"]);
+  removeStaleTests();
   if (!options.servicesNeeded) return undefined;
   say("checking PostgreSQL, Redis and NATS");
   await ensureInfrastructure();
@@ -38,6 +39,20 @@ async function installDependencies() {
   if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
   say("installing dependencies (npm install)");
   await run("npm", ["install", "--no-audit", "--no-fund"]);
+}
+
+/**
+ * tsc never deletes output: a test file moved or removed would still run from dist/test. Compiled
+ * tests whose source is gone are removed before mocha looks for tests.
+ */
+function removeStaleTests() {
+  const compiled = `${repoRoot}/dist/test`;
+  if (!existsSync(compiled)) return;
+  for (const entry of readdirSync(compiled, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith(".js")) continue;
+    const relative = `${entry.parentPath}/${entry.name}`.slice(compiled.length).replace(/\.js$/, ".ts");
+    if (!existsSync(`${repoRoot}/test${relative}`)) rmSync(`${entry.parentPath}/${entry.name}`);
+  }
 }
 
 /** Runs `main`, printing a failure as one plain message instead of a stack trace. */

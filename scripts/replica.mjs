@@ -22,7 +22,8 @@ export async function ensureLocalReplica(leaderUrl = process.env.PG_PRIMARY_URL 
   const leader = new URL(leaderUrl);
   if (!LOCAL_HOSTS.has(leader.hostname)) return alone(`the leader ${leader.host} is not local; set PG_REPLICA_URL to use a replica`);
   if (process.getuid?.() !== 0) return alone("setting up the local replica needs root (Debian's pg_createcluster)");
-  if (!existsSync("/usr/bin/pg_createcluster") || !existsSync("/etc/postgresql")) return alone("no Debian PostgreSQL cluster tools (pg_createcluster)");
+  if (!existsSync("/usr/bin/pg_createcluster") || !existsSync("/etc/postgresql"))
+    return alone("no Debian PostgreSQL cluster tools (pg_createcluster)");
   const version = readdirSync("/etc/postgresql").sort().at(-1);
   try {
     await allowReplicationConnections(version, leader);
@@ -51,10 +52,15 @@ function alone(reason) {
 /** pg_basebackup and streaming need a `replication` line in pg_hba.conf for 127.0.0.1. */
 async function allowReplicationConnections(version, leader) {
   const hba = `/etc/postgresql/${version}/main/pg_hba.conf`;
-  const lines = readFileSync(hba, "utf8").split("\n").map((line) => line.trim());
+  const lines = readFileSync(hba, "utf8")
+    .split("\n")
+    .map((line) => line.trim());
   if (lines.some((line) => /^host\s+replication\s+\S+\s+127\.0\.0\.1\/32\s/.test(line))) return;
   say(`allowing local replication connections in ${hba}`);
-  appendFileSync(hba, "\n# Added by Fanfare's scripts/replica.mjs: the local streaming replica on port 5433.\nhost replication all 127.0.0.1/32 trust\n");
+  appendFileSync(
+    hba,
+    "\n# Added by Fanfare's scripts/replica.mjs: the local streaming replica on port 5433.\nhost replication all 127.0.0.1/32 trust\n",
+  );
   await psql(leader, "SELECT pg_reload_conf()");
 }
 
@@ -68,7 +74,10 @@ function mirrorLeaderAuth(version) {
 }
 
 async function ensureSlot(leader) {
-  await psql(leader, `SELECT pg_create_physical_replication_slot('${SLOT}') WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = '${SLOT}')`);
+  await psql(
+    leader,
+    `SELECT pg_create_physical_replication_slot('${SLOT}') WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = '${SLOT}')`,
+  );
 }
 
 const dataDir = (version) => `/var/lib/postgresql/${version}/${CLUSTER}`;
@@ -81,16 +90,40 @@ async function createCluster(version) {
 /** Replaces the new cluster's own data with a copy of the leader's, set up to follow it (-R). */
 async function cloneLeader(version, leader) {
   say("cloning the leader into the replica (pg_basebackup)");
-  if (await answers("127.0.0.1", REPLICA_PORT)) await run("pg_ctlcluster", ["--skip-systemctl-redirect", version, CLUSTER, "stop", "-m", "fast"]);
+  if (await answers("127.0.0.1", REPLICA_PORT))
+    await run("pg_ctlcluster", ["--skip-systemctl-redirect", version, CLUSTER, "stop", "-m", "fast"]);
   rmSync(dataDir(version), { recursive: true, force: true });
   await run("install", ["-d", "-o", "postgres", "-g", "postgres", "-m", "700", dataDir(version)]);
-  await run("runuser", ["-u", "postgres", "--", "pg_basebackup", "-h", leader.hostname, "-p", leader.port || "5432", "-U", leader.username || "postgres", "-D", dataDir(version), "-R", "-S", SLOT, "-X", "stream", "-c", "fast"]);
+  await run("runuser", [
+    "-u",
+    "postgres",
+    "--",
+    "pg_basebackup",
+    "-h",
+    leader.hostname,
+    "-p",
+    leader.port || "5432",
+    "-U",
+    leader.username || "postgres",
+    "-D",
+    dataDir(version),
+    "-R",
+    "-S",
+    SLOT,
+    "-X",
+    "stream",
+    "-c",
+    "fast",
+  ]);
 }
 
 async function waitUntilStreaming(leader) {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    const state = await psqlOutput(leader, "SELECT state FROM pg_stat_replication WHERE application_name IN ('replica', '15/replica', 'walreceiver') OR state = 'streaming' LIMIT 1").catch(() => "");
+    const state = await psqlOutput(
+      leader,
+      "SELECT state FROM pg_stat_replication WHERE application_name IN ('replica', '15/replica', 'walreceiver') OR state = 'streaming' LIMIT 1",
+    ).catch(() => "");
     if (state.trim() === "streaming") return;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -98,13 +131,21 @@ async function waitUntilStreaming(leader) {
 }
 
 function psql(leader, sql) {
-  return run("psql", ["-h", leader.hostname, "-p", leader.port || "5432", "-U", leader.username || "postgres", "-d", "postgres", "-Atqc", sql], { quiet: true });
+  return run(
+    "psql",
+    ["-h", leader.hostname, "-p", leader.port || "5432", "-U", leader.username || "postgres", "-d", "postgres", "-Atqc", sql],
+    { quiet: true },
+  );
 }
 
 async function psqlOutput(leader, sql) {
   const { execFile } = await import("node:child_process");
   return new Promise((resolve, reject) =>
-    execFile("psql", ["-h", leader.hostname, "-p", leader.port || "5432", "-U", leader.username || "postgres", "-d", "postgres", "-Atqc", sql], (error, stdout) => (error ? reject(error) : resolve(stdout))),
+    execFile(
+      "psql",
+      ["-h", leader.hostname, "-p", leader.port || "5432", "-U", leader.username || "postgres", "-d", "postgres", "-Atqc", sql],
+      (error, stdout) => (error ? reject(error) : resolve(stdout)),
+    ),
   );
 }
 

@@ -17,7 +17,11 @@ const PG_BASE = process.env.PG_PRIMARY_URL ?? "postgres://postgres@127.0.0.1:543
 /** Each service's own settings; everything else comes from the environment as it is. */
 function services(replicaUrl) {
   return [
-    { name: "social-graph", color: 36, env: { ...databaseUrls("social_graph", replicaUrl), METRICS_PORT: process.env.SOCIAL_GRAPH_METRICS_PORT ?? "9101" } },
+    {
+      name: "social-graph",
+      color: 36,
+      env: { ...databaseUrls("social_graph", replicaUrl), METRICS_PORT: process.env.SOCIAL_GRAPH_METRICS_PORT ?? "9101" },
+    },
     { name: "posts", color: 35, env: { ...databaseUrls("posts", replicaUrl), METRICS_PORT: process.env.POSTS_METRICS_PORT ?? "9102" } },
     { name: "feed", color: 33, env: { METRICS_PORT: process.env.FEED_METRICS_PORT ?? "9103" } },
     { name: "gateway", color: 32, env: { JWT_SECRET: jwtSecret() } },
@@ -60,10 +64,14 @@ async function loadDemoDataOnce(url) {
   if (process.env.FANFARE_NO_DEMO_DATA || existsSync(marker)) return;
   say("first start: loading a small demo data set (skip with FANFARE_NO_DEMO_DATA=1)");
   const ok = await new Promise((resolve) => {
-    const child = spawn(process.execPath, ["tools/dist/init-system.js", "--users", "20", "--max-friends", "8", "--max-posts", "4", "--seed", "1", "--url", url], {
-      cwd: repoRoot,
-      stdio: ["ignore", "inherit", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["tools/dist/init-system.js", "--users", "20", "--max-friends", "8", "--max-posts", "4", "--seed", "1", "--url", url],
+      {
+        cwd: repoRoot,
+        stdio: ["ignore", "inherit", "inherit"],
+      },
+    );
     child.on("exit", (code) => resolve(code === 0));
     child.on("error", () => resolve(false));
   });
@@ -125,7 +133,10 @@ function stopChild(child) {
 async function waitForReady(url) {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    const ok = await fetch(url).then((res) => res.ok, () => false);
+    const ok = await fetch(url).then(
+      (res) => res.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((resolve) => setTimeout(resolve, 300));
   }

@@ -15,7 +15,12 @@ import { prepare, runScript } from "./prepare.mjs";
 const exec = promisify(execFile);
 const PROJECT = "fanfare-stand";
 const SERVICES = ["social-graph", "posts", "feed", "gateway"];
-const OFFICIAL = { NODE_IMAGE: "node:22-bookworm-slim", POSTGRES_IMAGE: "postgres:17", REDIS_IMAGE: "redis:7.2", NATS_IMAGE: "nats:2.10-alpine" };
+const OFFICIAL = {
+  NODE_IMAGE: "node:22-bookworm-slim",
+  POSTGRES_IMAGE: "postgres:17",
+  REDIS_IMAGE: "redis:7.2",
+  NATS_IMAGE: "nats:2.10-alpine",
+};
 const ROOTFS = "/var/cache/fanfare-stand/bookworm";
 const BASE = "fanfare-local/debian:bookworm";
 /** The e2e files that need only the public API (tests that look inside skip themselves). */
@@ -81,10 +86,21 @@ const timed = async (work) => {
 
 /** The official images when a registry answers; otherwise local stand-ins, built once and kept. */
 async function baseImages(env) {
-  const pulled = await Promise.all(Object.values(OFFICIAL).map((image) => exec("docker", ["pull", "-q", image], { env, timeout: 60_000 }).then(() => true, () => false)));
+  const pulled = await Promise.all(
+    Object.values(OFFICIAL).map((image) =>
+      exec("docker", ["pull", "-q", image], { env, timeout: 60_000 }).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
   if (pulled.every(Boolean)) return OFFICIAL;
   say("no registry answers: using local base images (fanfare-local/*) made from Debian's packages");
-  const hasImage = (image) => docker(env, "image", "inspect", image).then(() => true, () => false);
+  const hasImage = (image) =>
+    docker(env, "image", "inspect", image).then(
+      () => true,
+      () => false,
+    );
   if (!(await hasImage(BASE))) await importDebian(env);
   const nodeVersion = process.version.slice(1);
   const local = {
@@ -93,8 +109,13 @@ async function baseImages(env) {
     REDIS_IMAGE: "fanfare-local/redis:bookworm",
     NATS_IMAGE: "fanfare-local/nats:bookworm",
   };
-  for (const [name, image] of [["postgres", local.POSTGRES_IMAGE], ["redis", local.REDIS_IMAGE], ["nats", local.NATS_IMAGE]]) {
-    if (!(await hasImage(image))) await buildLocal(env, `${repoRoot}/deploy/local-images/${name}.Dockerfile`, `${repoRoot}/deploy/local-images`, image);
+  for (const [name, image] of [
+    ["postgres", local.POSTGRES_IMAGE],
+    ["redis", local.REDIS_IMAGE],
+    ["nats", local.NATS_IMAGE],
+  ]) {
+    if (!(await hasImage(image)))
+      await buildLocal(env, `${repoRoot}/deploy/local-images/${name}.Dockerfile`, `${repoRoot}/deploy/local-images`, image);
   }
   if (!(await hasImage(local.NODE_IMAGE))) {
     const context = mkdtempSync(`${tmpdir()}/fanfare-node-`);
@@ -129,7 +150,9 @@ function debianMirror() {
 
 async function buildLocal(env, dockerfile, context, tag) {
   say(`building ${tag}`);
-  await run("docker", ["build", "-q", "--network", "host", "--build-arg", `BASE=${BASE}`, "-f", dockerfile, "-t", tag, context], { env: { ...env, DOCKER_BUILDKIT: "0" } });
+  await run("docker", ["build", "-q", "--network", "host", "--build-arg", `BASE=${BASE}`, "-f", dockerfile, "-t", tag, context], {
+    env: { ...env, DOCKER_BUILDKIT: "0" },
+  });
 }
 
 /** The four service images, timed; behind a TLS-intercepting proxy npm gets this machine's CA bundle. */
@@ -140,7 +163,23 @@ async function buildImages(env) {
   const total = await timed(async () => {
     for (const service of SERVICES) {
       const seconds = await timed(() =>
-        run("docker", ["build", "-q", "--network", "host", "--build-arg", `SERVICE=${service}`, "--build-arg", `NODE_IMAGE=${env.NODE_IMAGE}`, "-t", `fanfare/${service}:stand`, "."], { env: buildEnv }),
+        run(
+          "docker",
+          [
+            "build",
+            "-q",
+            "--network",
+            "host",
+            "--build-arg",
+            `SERVICE=${service}`,
+            "--build-arg",
+            `NODE_IMAGE=${env.NODE_IMAGE}`,
+            "-t",
+            `fanfare/${service}:stand`,
+            ".",
+          ],
+          { env: buildEnv },
+        ),
       );
       const bytes = Number(await docker(env, "image", "inspect", "-f", "{{.Size}}", `fanfare/${service}:stand`));
       figures.push(`image fanfare/${service}: ${(bytes / 1e6).toFixed(0)} MB, built in ${seconds} s`);
@@ -169,7 +208,15 @@ async function bringUp(compose, env) {
 }
 
 async function containerOf(env, service) {
-  const ids = await docker(env, "ps", "-aq", "--filter", `label=com.docker.compose.project=${PROJECT}`, "--filter", `label=com.docker.compose.service=${service}`);
+  const ids = await docker(
+    env,
+    "ps",
+    "-aq",
+    "--filter",
+    `label=com.docker.compose.project=${PROJECT}`,
+    "--filter",
+    `label=com.docker.compose.service=${service}`,
+  );
   if (!ids) throw new Error(`no container for ${service}`);
   return ids.split("\n")[0];
 }
@@ -178,7 +225,9 @@ async function healthStates(env) {
   const ids = (await docker(env, "ps", "-aq", "--filter", `label=com.docker.compose.project=${PROJECT}`)).split("\n").filter(Boolean);
   return Promise.all(
     ids.map(async (id) => {
-      const [name, state] = (await docker(env, "inspect", "-f", "{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}", id)).split(" ");
+      const [name, state] = (
+        await docker(env, "inspect", "-f", "{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}", id)
+      ).split(" ");
       return [name, state];
     }),
   );
@@ -187,11 +236,24 @@ async function healthStates(env) {
 /** The e2e suite against the stand's published gateway; its counts join this run's. */
 async function runE2e(url) {
   const output = await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`${repoRoot}/node_modules/mocha/bin/mocha.js`, "--no-config", "--require", "dist/test/support/hooks.js", "--timeout", "60000", "--exit", ...E2E], {
-      cwd: repoRoot,
-      env: { ...process.env, FANFARE_URL: url },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        `${repoRoot}/node_modules/mocha/bin/mocha.js`,
+        "--no-config",
+        "--require",
+        "dist/test/support/hooks.js",
+        "--timeout",
+        "60000",
+        "--exit",
+        ...E2E,
+      ],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, FANFARE_URL: url },
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     let text = "";
     child.stdout.on("data", (chunk) => {
       text += chunk;
@@ -213,7 +275,11 @@ async function api(url, path, options = {}) {
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
   });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text && response.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text && response.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text,
+  };
 }
 
 async function newUser(url) {
@@ -248,7 +314,15 @@ async function checkReplica(engine, env, url) {
     if (streaming < 1) throw new Error("the leader has no streaming replica");
   });
   await check("the replica serves the services' reads", async () => {
-    const returned = async () => Number(await psql(env, replica, "postgres", "SELECT coalesce(sum(tup_returned + tup_fetched), 0) FROM pg_stat_database WHERE datname IN ('social_graph', 'posts')"));
+    const returned = async () =>
+      Number(
+        await psql(
+          env,
+          replica,
+          "postgres",
+          "SELECT coalesce(sum(tup_returned + tup_fetched), 0) FROM pg_stat_database WHERE datname IN ('social_graph', 'posts')",
+        ),
+      );
     const before = await returned();
     const user = await newUser(url);
     await eventually(async () => {
@@ -293,7 +367,8 @@ async function checkLeaderRestart(engine, env, url, compose) {
     try {
       await eventually(async () => {
         const refused = await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "без лидера" } });
-        if (refused.status !== 503 || !/^\d+$/.test(refused.headers.get("retry-after") ?? "")) throw new Error(`post/create answered ${refused.status}`);
+        if (refused.status !== 503 || !/^\d+$/.test(refused.headers.get("retry-after") ?? ""))
+          throw new Error(`post/create answered ${refused.status}`);
       });
       const profile = await api(url, `/user/get/${author.id}`);
       if (profile.status !== 200) throw new Error(`reads during the outage answered ${profile.status}`);

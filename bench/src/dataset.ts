@@ -23,7 +23,12 @@ export const BENCH_PASSWORD = "bench-password";
  * and the row number. Follows are skewed (friend index ~ N * r^3), so a few users have far more
  * followers than most, as in real graphs.
  */
-export async function generateDataset(urls: { socialGraph: string; posts: string }, size: DatasetSize, seed: number, passwordHash: string): Promise<{ seconds: { users: number; follows: number; posts: number } }> {
+export async function generateDataset(
+  urls: { socialGraph: string; posts: string },
+  size: DatasetSize,
+  seed: number,
+  passwordHash: string,
+): Promise<{ seconds: { users: number; follows: number; posts: number } }> {
   const graph = new pg.Client({ connectionString: urls.socialGraph });
   const posts = new pg.Client({ connectionString: urls.posts });
   await Promise.all([graph.connect(), posts.connect()]);
@@ -67,7 +72,9 @@ export async function generateDataset(urls: { socialGraph: string; posts: string
       await graph.query(
         `UPDATE users u SET follower_count = c.n FROM (SELECT friend_id, count(*)::int AS n FROM friendships GROUP BY friend_id) c WHERE u.id = c.friend_id`,
       );
-      await graph.query(`UPDATE users u SET friend_count = c.n FROM (SELECT user_id, count(*)::int AS n FROM friendships GROUP BY user_id) c WHERE u.id = c.user_id`);
+      await graph.query(
+        `UPDATE users u SET friend_count = c.n FROM (SELECT user_id, count(*)::int AS n FROM friendships GROUP BY user_id) c WHERE u.id = c.user_id`,
+      );
       // As after any bulk load: statistics for the planner, and the visibility map for index-only scans.
       await graph.query("VACUUM ANALYZE users");
       await graph.query("VACUUM ANALYZE friendships");

@@ -10,7 +10,14 @@ export interface LoadResult {
 }
 
 /** HTTP load with autocannon: requests/s and latency percentiles in ms. */
-export async function httpLoad(options: { url: string; connections: number; seconds: number; headers?: Record<string, string>; method?: "GET" | "POST"; body?: string }): Promise<LoadResult> {
+export async function httpLoad(options: {
+  url: string;
+  connections: number;
+  seconds: number;
+  headers?: Record<string, string>;
+  method?: "GET" | "POST";
+  body?: string;
+}): Promise<LoadResult> {
   const result = await autocannon({
     url: options.url,
     connections: options.connections,

@@ -5,10 +5,21 @@ import { cpus, totalmem } from "node:os";
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
-import { ensureDatabase, migrate, createLogger } from "@fanfare/runtime";
+import { createLogger } from "@fanfare/runtime/observability";
+import { ensureDatabase, migrate } from "@fanfare/runtime/postgres";
 import { generateDataset, SIZES, BENCH_PASSWORD, type DatasetSize } from "./dataset.js";
 import { startBenchMesh } from "./mesh.js";
-import { busiestReader, celebrityFanOut, coldRebuilds, feedReads, ordinaryFanOut, timelineMemory, writes, type BenchContext, type CelebrityRun } from "./scenarios.js";
+import {
+  busiestReader,
+  celebrityFanOut,
+  coldRebuilds,
+  feedReads,
+  ordinaryFanOut,
+  timelineMemory,
+  writes,
+  type BenchContext,
+  type CelebrityRun,
+} from "./scenarios.js";
 import { cdfPoints, fmt, med, svgChart, writeArtifacts } from "./report.js";
 import { percentile } from "./stats.js";
 
@@ -16,7 +27,16 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 const logger = createLogger("bench", "warn");
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, seed: { type: "string", default: "1" }, "celebrity-followers": { type: "string" }, only: { type: "string" }, "reuse-data": { type: "boolean", default: false }, "report-dir": { type: "string", default: ROOT } } });
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean", default: false },
+      seed: { type: "string", default: "1" },
+      "celebrity-followers": { type: "string" },
+      only: { type: "string" },
+      "reuse-data": { type: "boolean", default: false },
+      "report-dir": { type: "string", default: ROOT },
+    },
+  });
   const mode = values.quick ? "quick" : "default";
   const size = { ...SIZES[mode], ...(values["celebrity-followers"] ? { celebrityFollowers: Number(values["celebrity-followers"]) } : {}) };
   const seed = Number(values.seed);
@@ -27,8 +47,13 @@ async function main(): Promise<void> {
   const dbs = { socialGraph: url(pgBase, "fanfare_bench_social_graph"), posts: url(pgBase, "fanfare_bench_posts") };
   const redisUrl = "redis://127.0.0.1:6379/9";
 
-  step(`dataset (${mode}): ${size.users} users, ${size.minFollows}-${size.maxFollows} follows each, ${size.posts} posts${values["reuse-data"] ? " (reused)" : ""}`);
-  for (const [db, dir] of [[dbs.socialGraph, "social-graph"], [dbs.posts, "posts"]] as const) {
+  step(
+    `dataset (${mode}): ${size.users} users, ${size.minFollows}-${size.maxFollows} follows each, ${size.posts} posts${values["reuse-data"] ? " (reused)" : ""}`,
+  );
+  for (const [db, dir] of [
+    [dbs.socialGraph, "social-graph"],
+    [dbs.posts, "posts"],
+  ] as const) {
     await ensureDatabase(db, logger);
     await migrate(db, `${ROOT}services/${dir}/migrations`, logger);
   }
@@ -44,7 +69,12 @@ async function main(): Promise<void> {
   const mesh = await startBenchMesh({
     SOCIAL_GRAPH_PG: dbs.socialGraph,
     POSTS_PG: dbs.posts,
-    ...(replicaBase ? { SOCIAL_GRAPH_PG_REPLICA: url(replicaBase, "fanfare_bench_social_graph"), POSTS_PG_REPLICA: url(replicaBase, "fanfare_bench_posts") } : {}),
+    ...(replicaBase
+      ? {
+          SOCIAL_GRAPH_PG_REPLICA: url(replicaBase, "fanfare_bench_social_graph"),
+          POSTS_PG_REPLICA: url(replicaBase, "fanfare_bench_posts"),
+        }
+      : {}),
     REDIS_URL: redisUrl,
     FEED_CONSUMER_PREFIX: "bench",
     FEED_SYNC_INTERVAL_MS: "0",
@@ -82,7 +112,20 @@ async function main(): Promise<void> {
     const ordinary = await SCENARIOS.ordinary(ctx, reader, size, values.quick);
     step(`celebrity fan-out to ${size.celebrityFollowers} followers`);
     const celebrity = await SCENARIOS.celebrity(ctx, reader, size);
-    const report = { mode, size, seed, built, machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) }, replica: Boolean(replicaBase), reads, memory, writes: writeResults, rebuilds, ordinary, celebrity };
+    const report = {
+      mode,
+      size,
+      seed,
+      built,
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+      replica: Boolean(replicaBase),
+      reads,
+      memory,
+      writes: writeResults,
+      rebuilds,
+      ordinary,
+      celebrity,
+    };
     writeReport(report, values["report-dir"]);
   } finally {
     await mesh.stop();
@@ -103,16 +146,19 @@ function step(message: string): void {
   process.stdout.write(`[bench] ${message}\n`);
 }
 
-type Report = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Report = Record<string, any>;
 
 /** Writes <dir>/BENCHMARKS.md and <dir>/bench/results/ (the repository root unless --report-dir says otherwise). */
 function writeReport(r: Report, dir: string): void {
   const rps = (list: { rps: number }[]) => list.map((x) => x.rps);
   const p50 = (list: { p50: number }[]) => list.map((x) => x.p50);
   const p99 = (list: { p99: number }[]) => list.map((x) => x.p99);
-  const row = (name: string, list: { rps: number; p50: number; p99: number }[]) => `| ${name} | ${fmt(rps(list), 0)} | ${fmt(p50(list))} | ${fmt(p99(list))} |`;
+  const row = (name: string, list: { rps: number; p50: number; p99: number }[]) =>
+    `| ${name} | ${fmt(rps(list), 0)} | ${fmt(p50(list))} | ${fmt(p99(list))} |`;
   const sections: string[] = [];
-  for (const [c, byKind] of Object.entries(r.reads as Record<string, Record<string, { rps: number; p50: number; p99: number; samples?: number[] }[]>>)) {
+  for (const [c, byKind] of Object.entries(
+    r.reads as Record<string, Record<string, { rps: number; p50: number; p99: number; samples?: number[] }[]>>,
+  )) {
     const ratioFloor = med(rps(byKind.gateway!)) / med(rps(byKind.floor!));
     const ratioPull = med(rps(byKind.gateway!)) / med(rps(byKind.pull!));
     sections.push(`### ${c} connections
@@ -171,9 +217,24 @@ p50 **${percentile(r.ordinary.latencies, 0.5).toFixed(1)} ms**, p99 **${percenti
 
 ## Celebrity fan-out ("Lady Gaga", ${c.fans} active followers; ${runs.length} posts)
 
-- full delivery (post created -> last chunk landed): **${fmt(runs.map((x) => x.durationMs / 1000), 2)} s** (setting up the followers took ${c.setupSeconds.toFixed(1)} s)
-- timeline inserts/s: **${fmt(runs.map((x) => x.insertsPerSecond), 0)}**; redis-benchmark pipelined ZADD (-P 16) after each post: ${fmt(runs.map((x) => x.zaddRate), 0)}/s -> **${fmt(zaddShares, 1)}%** of it
-- feed reads (gateway, 16 connections) idle: p99 ${fmt(runs.map((x) => x.idle.p99))} ms, ${fmt(runs.map((x) => x.idle.rps), 0)} req/s; during the fan-out: p99 ${fmt(runs.map((x) => x.during.p99))} ms, ${fmt(runs.map((x) => x.during.rps), 0)} req/s -> **${fmt(p99Ratios, 2)}x** idle p99 (each post against the idle reads just before it)
+- full delivery (post created -> last chunk landed): **${fmt(
+    runs.map((x) => x.durationMs / 1000),
+    2,
+  )} s** (setting up the followers took ${c.setupSeconds.toFixed(1)} s)
+- timeline inserts/s: **${fmt(
+    runs.map((x) => x.insertsPerSecond),
+    0,
+  )}**; redis-benchmark pipelined ZADD (-P 16) after each post: ${fmt(
+    runs.map((x) => x.zaddRate),
+    0,
+  )}/s -> **${fmt(zaddShares, 1)}%** of it
+- feed reads (gateway, 16 connections) idle: p99 ${fmt(runs.map((x) => x.idle.p99))} ms, ${fmt(
+    runs.map((x) => x.idle.rps),
+    0,
+  )} req/s; during the fan-out: p99 ${fmt(runs.map((x) => x.during.p99))} ms, ${fmt(
+    runs.map((x) => x.during.rps),
+    0,
+  )} req/s -> **${fmt(p99Ratios, 2)}x** idle p99 (each post against the idle reads just before it)
 
 ![celebrity fan-out progress](bench/results/celebrity-progress.svg)
 
@@ -198,12 +259,29 @@ of ${fmt(p99(r.reads["64"].floor))} ms. Every process (load generator included) 
 Raw results: \`bench/results/results.json\`.
 `;
   writeArtifacts(`${dir}/bench/results`, {
-    "results.json": JSON.stringify({ ...r, reads: Object.fromEntries(Object.entries(r.reads as Record<string, Record<string, { samples?: number[] }[]>>).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([kind, list]) => [kind, list.map(({ samples: _, ...rest }) => rest)]))])) }, null, 2),
+    "results.json": JSON.stringify(
+      {
+        ...r,
+        reads: Object.fromEntries(
+          Object.entries(r.reads as Record<string, Record<string, { samples?: number[] }[]>>).map(([k, v]) => [
+            k,
+            Object.fromEntries(Object.entries(v).map(([kind, list]) => [kind, list.map(({ samples: _, ...rest }) => rest)])),
+          ]),
+        ),
+      },
+      null,
+      2,
+    ),
     "feed-latency.svg": svgChart("Feed read latency, 64 concurrent callers (CDF)", "latency ms", "share of requests", [
       { name: "feed gRPC GetFeed", points: cdfPoints(grpcSamples) },
       { name: "pull rival (SQL)", points: cdfPoints(pullSamples) },
     ]),
-    "celebrity-progress.svg": svgChart(`Celebrity fan-out to ${c.fans} followers`, "seconds since the post", "timelines written", runs.map((x, i) => ({ name: `post ${i + 1}`, points: x.progress.map((p) => [p.t, p.written] as [number, number]) }))),
+    "celebrity-progress.svg": svgChart(
+      `Celebrity fan-out to ${c.fans} followers`,
+      "seconds since the post",
+      "timelines written",
+      runs.map((x, i) => ({ name: `post ${i + 1}`, points: x.progress.map((p) => [p.t, p.written] as [number, number]) })),
+    ),
   });
   writeFileSync(`${dir}/BENCHMARKS.md`, md);
   step(`report written: ${dir === ROOT ? "" : `${dir}/`}BENCHMARKS.md, bench/results/`);
@@ -212,7 +290,7 @@ Raw results: \`bench/results/results.json\`.
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`);
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
     process.exit(1);
   },
 );

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { freePort } from "@fanfare/runtime";
+import { freePort } from "@fanfare/runtime/testing";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -10,7 +10,6 @@ export interface BenchMesh {
   stop(): Promise<void>;
 }
 
-
 /**
  * The four services as separate processes, as in production, on free ports, against the bench's
  * own databases, Redis database and consumer names. The load generator stays in this process.
@@ -18,16 +17,38 @@ export interface BenchMesh {
 export async function startBenchMesh(env: Record<string, string>): Promise<BenchMesh> {
   const [sg, posts, feed, gateway, feedMetrics] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   const addresses = { socialGraph: `127.0.0.1:${sg}`, posts: `127.0.0.1:${posts}`, feed: `127.0.0.1:${feed}` };
-  const common = { ...process.env, ...env, LOG_LEVEL: "warn", SOCIAL_GRAPH_ADDR: addresses.socialGraph, POSTS_ADDR: addresses.posts, FEED_ADDR: addresses.feed };
+  const common = {
+    ...process.env,
+    ...env,
+    LOG_LEVEL: "warn",
+    SOCIAL_GRAPH_ADDR: addresses.socialGraph,
+    POSTS_ADDR: addresses.posts,
+    FEED_ADDR: addresses.feed,
+  };
   const children: ChildProcess[] = [
-    start("social-graph", { ...common, GRPC_PORT: String(sg), PG_PRIMARY_URL: env.SOCIAL_GRAPH_PG!, ...(env.SOCIAL_GRAPH_PG_REPLICA ? { PG_REPLICA_URL: env.SOCIAL_GRAPH_PG_REPLICA } : {}) }),
-    start("posts", { ...common, GRPC_PORT: String(posts), PG_PRIMARY_URL: env.POSTS_PG!, ...(env.POSTS_PG_REPLICA ? { PG_REPLICA_URL: env.POSTS_PG_REPLICA } : {}) }),
+    start("social-graph", {
+      ...common,
+      GRPC_PORT: String(sg),
+      PG_PRIMARY_URL: env.SOCIAL_GRAPH_PG!,
+      ...(env.SOCIAL_GRAPH_PG_REPLICA ? { PG_REPLICA_URL: env.SOCIAL_GRAPH_PG_REPLICA } : {}),
+    }),
+    start("posts", {
+      ...common,
+      GRPC_PORT: String(posts),
+      PG_PRIMARY_URL: env.POSTS_PG!,
+      ...(env.POSTS_PG_REPLICA ? { PG_REPLICA_URL: env.POSTS_PG_REPLICA } : {}),
+    }),
     start("feed", { ...common, GRPC_PORT: String(feed), METRICS_PORT: String(feedMetrics) }),
     start("gateway", { ...common, GATEWAY_PORT: String(gateway) }),
   ];
   const gatewayUrl = `http://127.0.0.1:${gateway}`;
   const stop = async () => {
-    await Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : (child.once("exit", resolve), child.kill("SIGTERM"))))));
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : (child.once("exit", resolve), child.kill("SIGTERM")))),
+      ),
+    );
   };
   await waitForReady(`${gatewayUrl}/readyz`).catch(async (error: unknown) => {
     await stop();
@@ -40,7 +61,10 @@ export async function startBenchMesh(env: Record<string, string>): Promise<Bench
 const SERVICE_NODE_ARGS = (process.env.BENCH_SERVICE_NODE_ARGS ?? "").split(" ").filter(Boolean);
 
 function start(service: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, `${ROOT}services/${service}/dist/src/main.js`], { env, stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, `${ROOT}services/${service}/dist/src/main.js`], {
+    env,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   child.on("exit", (code) => {
     if (code !== 0 && code !== null) process.stderr.write(`bench: ${service} exited with code ${code}\n`);
   });
@@ -49,7 +73,13 @@ function start(service: string, env: NodeJS.ProcessEnv): ChildProcess {
 
 async function waitForReady(url: string): Promise<void> {
   for (let attempt = 0; attempt < 300; attempt++) {
-    if (await fetch(url).then((res) => res.ok, () => false)) return;
+    if (
+      await fetch(url).then(
+        (res) => res.ok,
+        () => false,
+      )
+    )
+      return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`the bench mesh did not become ready (${url})`);

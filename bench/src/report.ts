@@ -11,8 +11,11 @@ export function svgChart(title: string, xLabel: string, yLabel: string, series: 
   const sy = (y: number) => height - pad - (y / maxY) * (height - 2 * pad);
   const colors = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"];
   const lines = series
-    .map((s, i) => `<polyline fill="none" stroke="${colors[i % colors.length]}" stroke-width="2" points="${s.points.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(" ")}"/>` +
-      `<text x="${width - pad - 150}" y="${pad + 16 * i}" fill="${colors[i % colors.length]}" font-size="12">${s.name}</text>`)
+    .map(
+      (s, i) =>
+        `<polyline fill="none" stroke="${colors[i % colors.length]}" stroke-width="2" points="${s.points.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(" ")}"/>` +
+        `<text x="${width - pad - 150}" y="${pad + 16 * i}" fill="${colors[i % colors.length]}" font-size="12">${s.name}</text>`,
+    )
     .join("\n");
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>

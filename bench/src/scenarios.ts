@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { connect } from "nats";
 import { events, feed, posts as postsContracts } from "@fanfare/contracts";
-import { createGrpcClient, type PromiseClient } from "@fanfare/runtime";
+import { createGrpcClient, type PromiseClient } from "@fanfare/runtime/grpc";
 import { callLoad, httpLoad, type LoadResult } from "./load.js";
 import type { BenchMesh } from "./mesh.js";
 import { percentile } from "./stats.js";
@@ -29,7 +29,11 @@ export interface BenchContext {
 }
 
 async function login(ctx: BenchContext, userId: string): Promise<string> {
-  const response = await fetch(`${ctx.mesh.gatewayUrl}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id: userId, password: ctx.password }) });
+  const response = await fetch(`${ctx.mesh.gatewayUrl}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ id: userId, password: ctx.password }),
+  });
   if (!response.ok) throw new Error(`login of ${userId}: ${response.status}`);
   return ((await response.json()) as { token: string }).token;
 }
@@ -57,12 +61,19 @@ export async function feedReads(ctx: BenchContext, reader: string, concurrencies
   const feedClient = createGrpcClient(feed.FeedServiceClient, ctx.mesh.addresses.feed);
   await feedClient.getFeed({ userId: reader, offset: 0, limit: 10 }); // warm: builds the timeline
   const floor = await startFloor(ctx.redisUrl);
-  const pull = await pullRival(ctx, reader);
+  const pull = pullRival(ctx, reader);
   try {
     const byConcurrency: Record<number, Record<string, LoadResult[]>> = {};
     for (const c of concurrencies) {
       byConcurrency[c] = {
-        gateway: await repeat(ctx.repeats, () => httpLoad({ url: `${ctx.mesh.gatewayUrl}/post/feed?limit=10`, connections: c, seconds: ctx.seconds, headers: { authorization: `Bearer ${token}` } })),
+        gateway: await repeat(ctx.repeats, () =>
+          httpLoad({
+            url: `${ctx.mesh.gatewayUrl}/post/feed?limit=10`,
+            connections: c,
+            seconds: ctx.seconds,
+            headers: { authorization: `Bearer ${token}` },
+          }),
+        ),
         grpc: await repeat(ctx.repeats, () => callLoad(() => feedClient.getFeed({ userId: reader, offset: 0, limit: 10 }), c, ctx.seconds)),
         floor: await repeat(ctx.repeats, () => httpLoad({ url: `${floor.url}/feed?user=${reader}`, connections: c, seconds: ctx.seconds })),
         pull: await repeat(ctx.repeats, () => callLoad(pull.query, c, ctx.seconds)),
@@ -77,8 +88,11 @@ export async function feedReads(ctx: BenchContext, reader: string, concurrencies
 }
 
 async function startFloor(redisUrl: string): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [`${ROOT}bench/dist/floor-server.js`], { env: { ...process.env, REDIS_URL: redisUrl }, stdio: ["ignore", "pipe", "inherit"] });
-  const port = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve));
+  const child = spawn(process.execPath, [`${ROOT}bench/dist/floor-server.js`], {
+    env: { ...process.env, REDIS_URL: redisUrl },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once("line", resolve));
   return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
 }
 
@@ -86,12 +100,14 @@ async function startFloor(redisUrl: string): Promise<{ url: string; stop: () => 
  * The pull rival: fan-out on read in SQL, as the original's fallback and most homework solutions do
  * it: the reader's friends, then their newest posts through posts_author_recent, on the replica.
  */
-async function pullRival(ctx: BenchContext, reader: string) {
+function pullRival(ctx: BenchContext, reader: string) {
   const graph = new pg.Pool({ connectionString: ctx.graphReadUrl, max: 32 });
   const postsDb = new pg.Pool({ connectionString: ctx.postsReadUrl, max: 32 });
   return {
     query: async () => {
-      const friends = (await graph.query<{ friend_id: string }>("SELECT friend_id FROM friendships WHERE user_id = $1", [reader])).rows.map((r) => r.friend_id);
+      const friends = (await graph.query<{ friend_id: string }>("SELECT friend_id FROM friendships WHERE user_id = $1", [reader])).rows.map(
+        (r) => r.friend_id,
+      );
       await postsDb.query("SELECT id, author_id, text FROM posts WHERE author_id = ANY($1::uuid[]) ORDER BY id DESC LIMIT 10", [friends]);
     },
     close: async () => {
@@ -101,7 +117,9 @@ async function pullRival(ctx: BenchContext, reader: string) {
 }
 
 /** Redis bytes per timeline entry at 1000 entries: ours (score 0, 16-byte ids) against the default encoding with UUID strings. */
-export async function timelineMemory(redisUrl: string): Promise<{ compact: number; compactEncoding: string; naive: number; naiveEncoding: string }> {
+export async function timelineMemory(
+  redisUrl: string,
+): Promise<{ compact: number; compactEncoding: string; naive: number; naiveEncoding: string }> {
   const redis = new Redis(redisUrl);
   try {
     const base = Date.now();
@@ -138,7 +156,14 @@ export async function timelineMemory(redisUrl: string): Promise<{ compact: numbe
 export async function writes(ctx: BenchContext, author: string): Promise<LoadResult[]> {
   const token = await login(ctx, author);
   return repeat(ctx.repeats, () =>
-    httpLoad({ url: `${ctx.mesh.gatewayUrl}/post/create`, method: "POST", connections: 16, seconds: ctx.seconds, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ text: "bench write" }) }),
+    httpLoad({
+      url: `${ctx.mesh.gatewayUrl}/post/create`,
+      method: "POST",
+      connections: 16,
+      seconds: ctx.seconds,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ text: "bench write" }),
+    }),
   );
 }
 
@@ -171,19 +196,29 @@ export async function coldRebuilds(ctx: BenchContext, reader: string, rounds: nu
  * of those messages marks full delivery without polling Redis (polling would compete with the
  * fan-out for the same two cores). The timelines are checked once afterwards.
  */
-export async function ordinaryFanOut(ctx: BenchContext, targetFollowers: number, rounds: number): Promise<{ author: string; followers: number; latencies: number[] }> {
+export async function ordinaryFanOut(
+  ctx: BenchContext,
+  targetFollowers: number,
+  rounds: number,
+): Promise<{ author: string; followers: number; latencies: number[] }> {
   const db = new pg.Client({ connectionString: ctx.graphUrl });
   await db.connect();
-  const { rows } = await db.query<{ id: string; follower_count: number }>("SELECT id, follower_count FROM users WHERE NOT celebrity ORDER BY abs(follower_count - $1), id LIMIT 1", [targetFollowers]);
+  const { rows } = await db.query<{ id: string; follower_count: number }>(
+    "SELECT id, follower_count FROM users WHERE NOT celebrity ORDER BY abs(follower_count - $1), id LIMIT 1",
+    [targetFollowers],
+  );
   const author = rows[0]!;
-  const followers = (await db.query<{ user_id: string }>("SELECT user_id FROM friendships WHERE friend_id = $1", [author.id])).rows.map((r) => r.user_id);
+  const followers = (await db.query<{ user_id: string }>("SELECT user_id FROM friendships WHERE friend_id = $1", [author.id])).rows.map(
+    (r) => r.user_id,
+  );
   await db.end();
   const feedClient = createGrpcClient(feed.FeedServiceClient, ctx.mesh.addresses.feed);
   const postsClient = createGrpcClient(postsContracts.PostsServiceClient, ctx.mesh.addresses.posts);
   const redis = new Redis(ctx.redisUrl);
   const nats = await connect({ servers: process.env.NATS_URL ?? "nats://127.0.0.1:4222" });
   try {
-    for (let i = 0; i < followers.length; i += 50) await Promise.all(followers.slice(i, i + 50).map((f) => feedClient.getFeed({ userId: f, offset: 0, limit: 1 })));
+    for (let i = 0; i < followers.length; i += 50)
+      await Promise.all(followers.slice(i, i + 50).map((f) => feedClient.getFeed({ userId: f, offset: 0, limit: 1 })));
     const landed = new Map<string, Set<string>>();
     let onLanded = () => undefined as void;
     for (const follower of followers) {
@@ -234,7 +269,10 @@ export async function celebrityFanOut(ctx: BenchContext, fans: number, reader: s
   const graph = new pg.Client({ connectionString: ctx.graphUrl });
   await graph.connect();
   const setup = performance.now();
-  await graph.query("INSERT INTO users (id, first_name, second_name, password_hash, follower_count, celebrity) VALUES ($1, 'Lady', 'Gaga', 'x', $2, true)", [star, fans]);
+  await graph.query(
+    "INSERT INTO users (id, first_name, second_name, password_hash, follower_count, celebrity) VALUES ($1, 'Lady', 'Gaga', 'x', $2, true)",
+    [star, fans],
+  );
   await graph.query(
     `WITH f AS (INSERT INTO users (id, first_name, second_name, password_hash, friend_count) SELECT gen_random_uuid(), 'Fan', 'Fan', 'x', 1 FROM generate_series(1, $1) RETURNING id)
      INSERT INTO friendships (user_id, friend_id) SELECT id, $2 FROM f`,
@@ -246,7 +284,7 @@ export async function celebrityFanOut(ctx: BenchContext, fans: number, reader: s
   const redis = new Redis(ctx.redisUrl);
   // Fans' timelines in pages: a million ids held at once would leave this process (the load
   // generator) with a big old heap whose collections show up as read-latency spikes.
-  for (let after = ""; ; ) {
+  for (let after = ""; ;) {
     const { rows } = await graph.query<{ user_id: string }>(
       "SELECT user_id FROM friendships WHERE friend_id = $1 AND user_id > $2::uuid ORDER BY user_id LIMIT 10000",
       [star, after || "00000000-0000-0000-0000-000000000000"],
@@ -254,7 +292,11 @@ export async function celebrityFanOut(ctx: BenchContext, fans: number, reader: s
     if (rows.length === 0) break;
     const pipeline = redis.pipeline();
     for (const { user_id } of rows) {
-      pipeline.zadd(`tl:{${user_id}}`, 0, Buffer.from([0])).expire(`tl:{${user_id}}`, 86_400).sadd(`fr:{${user_id}}`, star).expire(`fr:{${user_id}}`, 86_400);
+      pipeline
+        .zadd(`tl:{${user_id}}`, 0, Buffer.from([0]))
+        .expire(`tl:{${user_id}}`, 86_400)
+        .sadd(`fr:{${user_id}}`, star)
+        .expire(`fr:{${user_id}}`, 86_400);
     }
     await pipeline.exec();
     after = rows[rows.length - 1]!.user_id;
@@ -263,7 +305,16 @@ export async function celebrityFanOut(ctx: BenchContext, fans: number, reader: s
   await graph.end();
   const setupSeconds = (performance.now() - setup) / 1000;
   const nats = await connect({ servers: process.env.NATS_URL ?? "nats://127.0.0.1:4222" });
-  nats.publish("graph.celebrity.changed", events.CelebrityChanged.encode({ eventId: randomUUID(), userId: star, celebrity: true, followerCount: fans, occurredAt: new Date() }).finish());
+  nats.publish(
+    "graph.celebrity.changed",
+    events.CelebrityChanged.encode({
+      eventId: randomUUID(),
+      userId: star,
+      celebrity: true,
+      followerCount: fans,
+      occurredAt: new Date(),
+    }).finish(),
+  );
   await nats.drain();
   await new Promise((resolve) => setTimeout(resolve, 500));
 
@@ -273,7 +324,8 @@ export async function celebrityFanOut(ctx: BenchContext, fans: number, reader: s
   try {
     // The star posts `repeats` times to the same fans: every figure gets its min/median/max.
     const runs: CelebrityRun[] = [];
-    for (let i = 0; i < ctx.repeats; i++) runs.push(await celebrityPost(ctx, { star, fans, token, feedClient, postsClient, text: `Hello, little monsters #${i + 1}` }));
+    for (let i = 0; i < ctx.repeats; i++)
+      runs.push(await celebrityPost(ctx, { star, fans, token, feedClient, postsClient, text: `Hello, little monsters #${i + 1}` }));
     return { fans, setupSeconds, runs };
   } finally {
     feedClient.close();
@@ -297,24 +349,34 @@ export interface CelebrityRun {
  */
 async function celebrityPost(
   ctx: BenchContext,
-  run: { star: string; fans: number; token: string; text: string; feedClient: PromiseClient<feed.FeedServiceClient>; postsClient: PromiseClient<postsContracts.PostsServiceClient> },
+  run: {
+    star: string;
+    fans: number;
+    token: string;
+    text: string;
+    feedClient: PromiseClient<feed.FeedServiceClient>;
+    postsClient: PromiseClient<postsContracts.PostsServiceClient>;
+  },
 ): Promise<CelebrityRun> {
-  const readLoad = () => httpLoad({ url: `${ctx.mesh.gatewayUrl}/post/feed?limit=10`, connections: 16, seconds: ctx.seconds, headers: { authorization: `Bearer ${run.token}` } });
+  const readLoad = () =>
+    httpLoad({
+      url: `${ctx.mesh.gatewayUrl}/post/feed?limit=10`,
+      connections: 16,
+      seconds: ctx.seconds,
+      headers: { authorization: `Bearer ${run.token}` },
+    });
   const idle = await readLoad();
   const started = performance.now();
   const { post } = await run.postsClient.createPost({ authorUserId: run.star, text: run.text });
   const progress: { t: number; written: number }[] = [];
   const during = readLoad();
-  let durationMs = 0;
   for (;;) {
     const state = await run.feedClient.getFanoutProgress({ postId: post!.id });
     progress.push({ t: (performance.now() - started) / 1000, written: state.timelinesWritten });
-    if (state.done) {
-      durationMs = performance.now() - started;
-      break;
-    }
+    if (state.done) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  const durationMs = performance.now() - started;
   const duringReads = await during;
   const zaddRate = await redisBenchmarkZadd(ctx.redisUrl);
   return { durationMs, insertsPerSecond: run.fans / (durationMs / 1000), zaddRate, idle, during: duringReads, progress };
@@ -332,7 +394,9 @@ async function settle(leader: pg.Client, replicaUrl: string): Promise<void> {
   try {
     const { rows: recovering } = await replica.query<{ standby: boolean }>("SELECT pg_is_in_recovery() AS standby");
     while (recovering[0]?.standby) {
-      const { rows: replayed } = await replica.query<{ caught: boolean }>("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS caught", [rows[0]!.lsn]);
+      const { rows: replayed } = await replica.query<{ caught: boolean }>("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS caught", [
+        rows[0]!.lsn,
+      ]);
       if (replayed[0]?.caught) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -344,7 +408,22 @@ async function settle(leader: pg.Client, replicaUrl: string): Promise<void> {
 /** redis-benchmark's pipelined ZADD (-P 16) against the same Redis: the ceiling for timeline inserts. */
 async function redisBenchmarkZadd(redisUrl: string): Promise<number> {
   const url = new URL(redisUrl);
-  const { stdout } = await run("redis-benchmark", ["-h", url.hostname, "-p", url.port || "6379", "-n", "200000", "-P", "16", "-r", "100000", "-t", "zadd", "--csv", "-q"]);
+  const { stdout } = await run("redis-benchmark", [
+    "-h",
+    url.hostname,
+    "-p",
+    url.port || "6379",
+    "-n",
+    "200000",
+    "-P",
+    "16",
+    "-r",
+    "100000",
+    "-t",
+    "zadd",
+    "--csv",
+    "-q",
+  ]);
   const line = stdout.split("\n").find((l) => l.includes("ZADD"));
   return Number(line?.split(",")[1]?.replace(/"/g, "") ?? NaN);
 }

@@ -24,7 +24,16 @@ describe("npm run bench -- --quick (smoke)", function () {
     const { stdout } = await run(process.execPath, [BENCH, "--quick", "--report-dir", dir], { env, maxBuffer: 16 * 1024 * 1024 });
     expect(stdout).to.include("report written");
     const report = readFileSync(`${dir}/BENCHMARKS.md`, "utf8");
-    for (const section of ["## Feed reads", "## Memory", "## Writes", "## Cold rebuild", "## Ordinary fan-out", "## Celebrity fan-out", "## Targets"]) expect(report).to.include(section);
+    for (const section of [
+      "## Feed reads",
+      "## Memory",
+      "## Writes",
+      "## Cold rebuild",
+      "## Ordinary fan-out",
+      "## Celebrity fan-out",
+      "## Targets",
+    ])
+      expect(report).to.include(section);
     const results = JSON.parse(readFileSync(`${dir}/bench/results/results.json`, "utf8"));
     expect(results).to.include.keys("reads", "memory", "writes", "rebuilds", "ordinary", "celebrity");
     expect(results.celebrity.fans).to.equal(10_000);

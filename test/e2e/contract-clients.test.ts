@@ -32,7 +32,8 @@ describe("clients the contract admits", function () {
     expect(page.status, `${query}: ${JSON.stringify(page.body).slice(0, 200)}`).to.equal(200);
     return (page.body as PostBody[]).map((post) => post.id);
   };
-  const post = async (author: TestUser, text: string): Promise<string> => (await api(url, "/post/create", { method: "POST", token: author.token, body: { text } })).body as string;
+  const post = async (author: TestUser, text: string): Promise<string> =>
+    (await api(url, "/post/create", { method: "POST", token: author.token, body: { text } })).body as string;
   const bulkPost = async (author: TestUser, text: string): Promise<string> =>
     grpc ? (await grpc.posts.createPost({ authorUserId: author.id, text })).post!.id : post(author, text);
 
@@ -88,7 +89,9 @@ describe("clients the contract admits", function () {
 
     it("publishes the paging bounds: number-typed, whole, limit up to 5000", async () => {
       const spec = (await api(url, "/openapi.json")).body;
-      const parameters = Object.fromEntries((spec.paths["/post/feed"].get.parameters as { name: string; schema: Record<string, unknown> }[]).map((p) => [p.name, p.schema]));
+      const parameters = Object.fromEntries(
+        (spec.paths["/post/feed"].get.parameters as { name: string; schema: Record<string, unknown> }[]).map((p) => [p.name, p.schema]),
+      );
       expect(parameters.limit).to.include({ type: "number", minimum: 1, maximum: 5000, multipleOf: 1 });
       expect(parameters.offset).to.include({ type: "number", minimum: 0, maximum: 100000, multipleOf: 1 });
     });
@@ -125,8 +128,15 @@ describe("clients the contract admits", function () {
       const expected = (followed: TestUser[]) => followed.flatMap((author) => byAuthor.get(author.id)!).sort((a, b) => (a < b ? 1 : -1));
       const expectPages = async (followed: TestUser[], what: string) => {
         const all = expected(followed);
-        await eventually(async () => expect(await feedIds(reader, "offset=0&limit=5000"), `${what}: the whole feed`).to.deep.equal(all), 15_000, 200);
-        for (const [offset, limit] of PAGES) expect(await feedIds(reader, `offset=${offset}&limit=${limit}`), `${what}: page (${offset}, ${limit})`).to.deep.equal(all.slice(offset, offset + limit));
+        await eventually(
+          async () => expect(await feedIds(reader, "offset=0&limit=5000"), `${what}: the whole feed`).to.deep.equal(all),
+          15_000,
+          200,
+        );
+        for (const [offset, limit] of PAGES)
+          expect(await feedIds(reader, `offset=${offset}&limit=${limit}`), `${what}: page (${offset}, ${limit})`).to.deep.equal(
+            all.slice(offset, offset + limit),
+          );
       };
 
       await expectPages(authors, "following all");
@@ -138,7 +148,11 @@ describe("clients the contract admits", function () {
 
       // Deletions in the cached window and past it; then new posts on top.
       const doomed = byAuthor.get(authors[1]!.id)!.splice(0, 40);
-      await runBounded(doomed.length, 8, async (i) => void (await api(url, `/post/delete/${doomed[i]}`, { method: "PUT", token: authors[1]!.token })));
+      await runBounded(
+        doomed.length,
+        8,
+        async (i) => void (await api(url, `/post/delete/${doomed[i]}`, { method: "PUT", token: authors[1]!.token })),
+      );
       await expectPages(authors, "after deletions");
       for (let i = 0; i < 5; i++) byAuthor.get(authors[i]!.id)!.push(await post(authors[i]!, `новое ${i}`));
       await expectPages(authors, "after new posts");
@@ -170,7 +184,7 @@ describe("clients the contract admits", function () {
       const received: LivePost[] = [];
       const waiting: (() => void)[] = [];
       socket.on("message", (data) => {
-        received.push(JSON.parse(String(data)) as LivePost);
+        received.push(JSON.parse((data as Buffer).toString("utf8")) as LivePost);
         waiting.splice(0).forEach((wake) => wake());
       });
       await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
@@ -198,7 +212,8 @@ describe("clients the contract admits", function () {
       await api(url, `/friend/set/${author.id}`, { method: "PUT", token: reader.token });
       const live = await connect(reader);
       try {
-        if (system.mesh) expect(await system.mesh.feed.store.timelineExists(reader.id), "the reader has no cached timeline").to.equal(false);
+        if (system.mesh)
+          expect(await system.mesh.feed.store.timelineExists(reader.id), "the reader has no cached timeline").to.equal(false);
         const started = Date.now();
         const postId = await post(author, "без чтения ленты");
         expect(await live.waitFor(postId), "push received").to.equal(true);
@@ -245,7 +260,10 @@ describe("clients the contract admits", function () {
         }
         await new Promise((resolve) => setTimeout(resolve, 500));
         // Each once; posts.created events are handled concurrently, so pushes of close posts may cross.
-        for (const live of [first, second]) expect(live.received.map((message) => message.postId)).to.have.members(ids).and.have.length(ids.length);
+        for (const live of [first, second])
+          expect(live.received.map((message) => message.postId))
+            .to.have.members(ids)
+            .and.have.length(ids.length);
         // One connection closed, the other keeps receiving.
         first.close();
         const third = await post(author, "три");

@@ -42,7 +42,8 @@ describe("gateway: the OTUS REST API end to end", function () {
 
     it("throttles an account after 5 wrong passwords: 429 with Retry-After, even for the right one", async () => {
       const user = await newUser(url);
-      for (let i = 0; i < 5; i++) expectProblem(await api(url, "/login", { method: "POST", body: { id: user.id, password: `wrong-${i}` } }), 400);
+      for (let i = 0; i < 5; i++)
+        expectProblem(await api(url, "/login", { method: "POST", body: { id: user.id, password: `wrong-${i}` } }), 400);
       for (const password of ["wrong-5", user.password]) {
         const refused = await api(url, "/login", { method: "POST", body: { id: user.id, password } });
         expectProblem(refused, 429);
@@ -56,7 +57,10 @@ describe("gateway: the OTUS REST API end to end", function () {
     });
 
     it("accepts optional profile fields as absent or null", async () => {
-      const registered = await api(url, "/user/register", { method: "POST", body: { first_name: "Без", second_name: "Даты", password: "pw", birthdate: null, biography: null, city: null } });
+      const registered = await api(url, "/user/register", {
+        method: "POST",
+        body: { first_name: "Без", second_name: "Даты", password: "pw", birthdate: null, biography: null, city: null },
+      });
       expect(registered.status, JSON.stringify(registered.body)).to.equal(200);
       const profile = await api(url, `/user/get/${registered.body.user_id}`);
       expect(profile.body).to.include({ first_name: "Без", biography: "", city: "" }).and.not.have.property("birthdate");
@@ -83,7 +87,10 @@ describe("gateway: the OTUS REST API end to end", function () {
       const tag = randomUUID().slice(0, 6);
       const alice = await newUser(url, { first_name: `Zq${tag}Алиса`, second_name: `Wx${tag}Петрова` });
       await newUser(url, { first_name: `Zq${tag}Борис`, second_name: `Wx${tag}Петров` });
-      const found = await api(url, `/user/search?first_name=${encodeURIComponent(`zq${tag}ал`)}&last_name=${encodeURIComponent(`WX${tag}`)}`);
+      const found = await api(
+        url,
+        `/user/search?first_name=${encodeURIComponent(`zq${tag}ал`)}&last_name=${encodeURIComponent(`WX${tag}`)}`,
+      );
       expect(found.status).to.equal(200);
       expect(found.body.map((u: { id: string }) => u.id)).to.deep.equal([alice.id]);
       const wildcard = await api(url, `/user/search?first_name=${encodeURIComponent(`Zq${tag}%`)}&last_name=`);
@@ -122,10 +129,18 @@ describe("gateway: the OTUS REST API end to end", function () {
       const author = await newUser(url);
       const created = await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "Первый пост" } });
       expect(created.status).to.equal(200);
-      expect(created.body).to.be.a("string").and.match(/^[0-9a-f-]{36}$/);
+      expect(created.body)
+        .to.be.a("string")
+        .and.match(/^[0-9a-f-]{36}$/);
       const id = created.body as string;
-      expect((await api(url, `/post/get/${id}`, { token: author.token })).body).to.deep.equal({ id, text: "Первый пост", author_user_id: author.id });
-      expect((await api(url, "/post/update", { method: "PUT", token: author.token, body: { id, text: "Исправлено" } })).status).to.equal(200);
+      expect((await api(url, `/post/get/${id}`, { token: author.token })).body).to.deep.equal({
+        id,
+        text: "Первый пост",
+        author_user_id: author.id,
+      });
+      expect((await api(url, "/post/update", { method: "PUT", token: author.token, body: { id, text: "Исправлено" } })).status).to.equal(
+        200,
+      );
       expect((await api(url, `/post/get/${id}`, { token: author.token })).body.text).to.equal("Исправлено");
       expect((await api(url, `/post/delete/${id}`, { method: "PUT", token: author.token })).status).to.equal(200);
       expectProblem(await api(url, `/post/get/${id}`, { token: author.token }), 404);
@@ -166,7 +181,8 @@ describe("gateway: the OTUS REST API end to end", function () {
     it("answers a repeated post creation with the first post, concurrent repeats too, and creates it once", async () => {
       const author = await newUser(url);
       const key = randomUUID();
-      const create = () => api(url, "/post/create", { method: "POST", token: author.token, body: { text: "один раз" }, headers: { "idempotency-key": key } });
+      const create = () =>
+        api(url, "/post/create", { method: "POST", token: author.token, body: { text: "один раз" }, headers: { "idempotency-key": key } });
       const answers = await Promise.all([create(), create(), create(), create()]);
       const again = await create();
       for (const answer of [...answers, again]) expect(answer.status, JSON.stringify(answer.body)).to.equal(200);
@@ -174,10 +190,23 @@ describe("gateway: the OTUS REST API end to end", function () {
       if (system.mesh) expect(await postsBy(author.id), "posts in the database").to.equal(1);
       // Another user's same key is another request; the same key with another text is refused.
       const other = await newUser(url);
-      const theirs = await api(url, "/post/create", { method: "POST", token: other.token, body: { text: "один раз" }, headers: { "idempotency-key": key } });
+      const theirs = await api(url, "/post/create", {
+        method: "POST",
+        token: other.token,
+        body: { text: "один раз" },
+        headers: { "idempotency-key": key },
+      });
       expect(theirs.status).to.equal(200);
       expect(theirs.body).to.not.equal(again.body);
-      expectProblem(await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "другой" }, headers: { "idempotency-key": key } }), 400);
+      expectProblem(
+        await api(url, "/post/create", {
+          method: "POST",
+          token: author.token,
+          body: { text: "другой" },
+          headers: { "idempotency-key": key },
+        }),
+        400,
+      );
     });
 
     it("answers a repeated delete, registration and follow as the first time", async () => {
@@ -185,7 +214,10 @@ describe("gateway: the OTUS REST API end to end", function () {
       const { body: postId } = await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "удалю" } });
       const headers = { "idempotency-key": randomUUID() };
       expect((await api(url, `/post/delete/${postId}`, { method: "PUT", token: author.token, headers })).status).to.equal(200);
-      expect((await api(url, `/post/delete/${postId}`, { method: "PUT", token: author.token, headers })).status, "the repeat, not a 404").to.equal(200);
+      expect(
+        (await api(url, `/post/delete/${postId}`, { method: "PUT", token: author.token, headers })).status,
+        "the repeat, not a 404",
+      ).to.equal(200);
       expectProblem(await api(url, `/post/delete/${postId}`, { method: "PUT", token: author.token }), 404);
 
       const profile = { first_name: "Повтор", second_name: randomUUID().slice(0, 8), password: "pw" };
@@ -195,13 +227,19 @@ describe("gateway: the OTUS REST API end to end", function () {
       expect(repeat.body).to.deep.equal(first.body);
 
       const followHeaders = { "idempotency-key": randomUUID() };
-      for (let i = 0; i < 2; i++) expect((await api(url, `/friend/set/${first.body.user_id}`, { method: "PUT", token: author.token, headers: followHeaders })).status).to.equal(200);
+      for (let i = 0; i < 2; i++)
+        expect(
+          (await api(url, `/friend/set/${first.body.user_id}`, { method: "PUT", token: author.token, headers: followHeaders })).status,
+        ).to.equal(200);
     });
 
     it("refuses a malformed key with 400 and documents the header in /openapi.json", async () => {
       const author = await newUser(url);
       for (const key of ["", "x".repeat(256), "has space", "tab\tin"]) {
-        expectProblem(await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "t" }, headers: { "idempotency-key": key } }), 400);
+        expectProblem(
+          await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "t" }, headers: { "idempotency-key": key } }),
+          400,
+        );
       }
       const spec = (await api(url, "/openapi.json")).body;
       expect(spec.components.parameters.IdempotencyKey.name).to.equal("Idempotency-Key");
@@ -233,7 +271,17 @@ describe("gateway: the OTUS REST API end to end", function () {
 
     it("refuses bad paging with 400", async () => {
       const reader = await newUser(url);
-      for (const query of ["limit=0", "limit=-1", "limit=1.5", "limit=abc", "offset=-1", "offset=x", "limit=5001", "limit=", "limit=1&limit=2"]) {
+      for (const query of [
+        "limit=0",
+        "limit=-1",
+        "limit=1.5",
+        "limit=abc",
+        "offset=-1",
+        "offset=x",
+        "limit=5001",
+        "limit=",
+        "limit=1&limit=2",
+      ]) {
         expectProblem(await api(url, `/post/feed?${query}`, { token: reader.token }), 400);
       }
     });
@@ -248,7 +296,7 @@ describe("gateway: the OTUS REST API end to end", function () {
       await api(url, "/post/feed", { token: reader.token }); // an active reader has a cached timeline
       const socket = new WebSocket(wsUrl("/post/feed/posted"), { headers: { authorization: `Bearer ${reader.token}` } });
       const received = new Promise<unknown>((resolve, reject) => {
-        socket.once("message", (data) => resolve(JSON.parse(String(data))));
+        socket.once("message", (data) => resolve(JSON.parse((data as Buffer).toString("utf8"))));
         socket.once("error", reject);
       });
       await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
@@ -286,8 +334,19 @@ describe("gateway: the OTUS REST API end to end", function () {
     it("answers 401 for missing, malformed, forged, tampered and expired tokens", async () => {
       const user = await newUser(url);
       const key = new TextEncoder().encode(testEnv.JWT_SECRET);
-      const forged = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(user.id).setIssuer("fanfare").setExpirationTime("1h").sign(new TextEncoder().encode("another-secret-another-secret-another"));
-      const expired = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(user.id).setIssuer("fanfare").setIssuedAt(1_600_000_000).setExpirationTime(1_600_000_100).sign(key);
+      const forged = await new SignJWT({})
+        .setProtectedHeader({ alg: "HS256" })
+        .setSubject(user.id)
+        .setIssuer("fanfare")
+        .setExpirationTime("1h")
+        .sign(new TextEncoder().encode("another-secret-another-secret-another"));
+      const expired = await new SignJWT({})
+        .setProtectedHeader({ alg: "HS256" })
+        .setSubject(user.id)
+        .setIssuer("fanfare")
+        .setIssuedAt(1_600_000_000)
+        .setExpirationTime(1_600_000_100)
+        .sign(key);
       const [header, payload, signature] = user.token.split(".");
       const tampered = `${header}.${Buffer.from(JSON.stringify({ sub: randomUUID(), iss: "fanfare", exp: 9_999_999_999 })).toString("base64url")}.${signature}`;
       for (const headers of <Record<string, string>[]>[
@@ -314,7 +373,11 @@ describe("gateway: the OTUS REST API end to end", function () {
       for (const prefix of ["", "/api/v1", "/api/v2"]) {
         for (const slash of ["", "/"]) {
           expect((await api(url, `${prefix}/user/get/${user.id}${slash}`)).status).to.equal(200);
-          const created = await api(url, `${prefix}/post/create${slash}`, { method: "POST", token: user.token, body: { text: `via ${prefix}${slash}` } });
+          const created = await api(url, `${prefix}/post/create${slash}`, {
+            method: "POST",
+            token: user.token,
+            body: { text: `via ${prefix}${slash}` },
+          });
           expect(created.status).to.equal(200);
           expect((await api(url, `${prefix}/post/feed${slash}?limit=1`, { token: user.token })).status).to.equal(200);
         }
@@ -336,19 +399,49 @@ describe("gateway: the OTUS REST API end to end", function () {
   describe("malformed requests", () => {
     it("never answers 5xx to garbage", async () => {
       const user = await newUser(url);
-      const bodies = ["{", "null", "[]", '"text"', "42", "{\"text\": {\"$gt\": 1}}", "\u0000", "{\"id\": null}", "x".repeat(70_000)];
-      const paths = ["/login", "/user/register", "/post/create", "/post/update", "/post/delete/x", "/friend/set/x", "/user/search?first_name[]=a&last_name=b", "/post/feed?limit[x]=1"];
+      const bodies = ["{", "null", "[]", '"text"', "42", '{"text": {"$gt": 1}}', "\u0000", '{"id": null}', "x".repeat(70_000)];
+      const paths = [
+        "/login",
+        "/user/register",
+        "/post/create",
+        "/post/update",
+        "/post/delete/x",
+        "/friend/set/x",
+        "/user/search?first_name[]=a&last_name=b",
+        "/post/feed?limit[x]=1",
+      ];
       for (const path of paths) {
         for (const rawBody of bodies) {
           for (const method of ["POST", "PUT", "GET"]) {
-            const response = await api(url, path, { method, rawBody: method === "GET" ? undefined : rawBody, token: user.token, headers: { "content-type": "application/json" } });
+            const response = await api(url, path, {
+              method,
+              rawBody: method === "GET" ? undefined : rawBody,
+              token: user.token,
+              headers: { "content-type": "application/json" },
+            });
             expect(response.status, `${method} ${path} ${rawBody.slice(0, 20)}`).to.be.within(200, 499);
             if (response.status >= 400) expectProblem(response, response.status);
           }
         }
       }
-      expectProblem(await api(url, "/post/create", { method: "POST", rawBody: "x".repeat(70_000), token: user.token, headers: { "content-type": "application/json" } }), 413);
-      expectProblem(await api(url, "/post/create", { method: "POST", rawBody: "text=hi", token: user.token, headers: { "content-type": "application/x-www-form-urlencoded" } }), 400);
+      expectProblem(
+        await api(url, "/post/create", {
+          method: "POST",
+          rawBody: "x".repeat(70_000),
+          token: user.token,
+          headers: { "content-type": "application/json" },
+        }),
+        413,
+      );
+      expectProblem(
+        await api(url, "/post/create", {
+          method: "POST",
+          rawBody: "text=hi",
+          token: user.token,
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+        }),
+        400,
+      );
     });
   });
 

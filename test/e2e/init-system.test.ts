@@ -11,7 +11,19 @@ describe("init-system (fills the mesh through the REST API)", function () {
 
   it("registers, befriends and posts, prints a two-post feed and a summary, and exits 0", async () => {
     const { baseUrl } = await mesh();
-    const { stdout } = await run(process.execPath, [INIT_SYSTEM, "--users", "8", "--max-friends", "4", "--max-posts", "3", "--seed", "42", "--url", baseUrl]);
+    const { stdout } = await run(process.execPath, [
+      INIT_SYSTEM,
+      "--users",
+      "8",
+      "--max-friends",
+      "4",
+      "--max-posts",
+      "3",
+      "--seed",
+      "42",
+      "--url",
+      baseUrl,
+    ]);
     expect(stdout).to.match(/summary: 8 users, \d+ friendships, \d+ posts, 0 errors/);
     const feed = JSON.parse(/offset=0 limit=2:\n(\[[\s\S]*?\n\])/.exec(stdout)?.[1] ?? "null");
     expect(feed).to.be.an("array").with.length(2);
@@ -19,7 +31,10 @@ describe("init-system (fills the mesh through the REST API)", function () {
   });
 
   it("refuses bad arguments with a clear message and a non-zero exit", async () => {
-    const failure = await run(process.execPath, [INIT_SYSTEM, "--users", "zero"]).then(() => undefined, (error: { code: number; stderr: string }) => error);
+    const failure = await run(process.execPath, [INIT_SYSTEM, "--users", "zero"]).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
     expect(failure?.code).to.equal(1);
     expect(failure?.stderr).to.include("--users must be a whole number");
   });

@@ -4,7 +4,9 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { posts } from "@fanfare/contracts";
 import { loadFeedConfig, startFeed, type RunningFeed } from "@fanfare/feed";
-import { createGrpcClient, drainNats, fanoutChunkSubject, metricsRegistry, STREAMS, type NatsConnection } from "@fanfare/runtime";
+import { metricsRegistry } from "@fanfare/runtime/observability";
+import { createGrpcClient } from "@fanfare/runtime/grpc";
+import { drainNats, fanoutChunkSubject, type NatsConnection, STREAMS } from "@fanfare/runtime/events";
 import { TEST_DATABASES, testEnv } from "../support/env.js";
 import { natsConnection } from "../support/grpc.js";
 import { eventually } from "../support/http.js";
@@ -64,7 +66,10 @@ describe("celebrity fan-out survives a replica killed mid-way", function () {
     const graph = new pg.Client({ connectionString: TEST_DATABASES.socialGraph });
     await graph.connect();
     try {
-      await graph.query("INSERT INTO users (id, first_name, second_name, password_hash, follower_count, celebrity) VALUES ($1, 'Lady', 'Gaga', 'x', $2, true)", [star, FANS]);
+      await graph.query(
+        "INSERT INTO users (id, first_name, second_name, password_hash, follower_count, celebrity) VALUES ($1, 'Lady', 'Gaga', 'x', $2, true)",
+        [star, FANS],
+      );
       await graph.query(
         `WITH f AS (INSERT INTO users (id, first_name, second_name, password_hash, friend_count) SELECT gen_random_uuid(), 'Fan', 'Fan', 'x', 1 FROM generate_series(1, $1) RETURNING id)
          INSERT INTO friendships (user_id, friend_id) SELECT id, $2 FROM f`,
@@ -73,7 +78,12 @@ describe("celebrity fan-out survives a replica killed mid-way", function () {
       await graph.query("ANALYZE friendships");
       const { rows } = await graph.query<{ user_id: string }>("SELECT user_id FROM friendships WHERE friend_id = $1", [star]);
       const pipeline = redis.pipeline();
-      for (const { user_id: fan } of rows) pipeline.zadd(`tl:{${fan}}`, 0, Buffer.from([0])).expire(`tl:{${fan}}`, 3600).sadd(`fr:{${fan}}`, star).expire(`fr:{${fan}}`, 3600);
+      for (const { user_id: fan } of rows)
+        pipeline
+          .zadd(`tl:{${fan}}`, 0, Buffer.from([0]))
+          .expire(`tl:{${fan}}`, 3600)
+          .sadd(`fr:{${fan}}`, star)
+          .expire(`fr:{${fan}}`, 3600);
       await pipeline.exec();
     } finally {
       await graph.end();
@@ -103,7 +113,9 @@ describe("celebrity fan-out survives a replica killed mid-way", function () {
 
       const connected = await connectSomeFans();
       const pushes = new Map<string, number>();
-      const live = nats.subscribe("feed.live.>", { callback: (_error, message) => pushes.set(message.subject, (pushes.get(message.subject) ?? 0) + 1) });
+      const live = nats.subscribe("feed.live.>", {
+        callback: (_error, message) => pushes.set(message.subject, (pushes.get(message.subject) ?? 0) + 1),
+      });
       await nats.flush();
 
       const postsClient = createGrpcClient(posts.PostsServiceClient, m.addresses.posts);
@@ -117,11 +129,13 @@ describe("celebrity fan-out survives a replica killed mid-way", function () {
 
       await eventually(async () => expect(await redis.hget(`fanout:{${postId}}`, "finished")).to.be.a("string"), 60_000, 20);
       const finishedAt = Date.now();
-      console.log(`      fan-out of ${FANS}: killed at ${killedAt - started} ms, finished at ${finishedAt - started} ms (tail after the kill ${finishedAt - killedAt} ms, FANOUT_ACK_WAIT_MS 3000)`);
+      console.log(
+        `      fan-out of ${FANS}: killed at ${killedAt - started} ms, finished at ${finishedAt - started} ms (tail after the kill ${finishedAt - killedAt} ms, FANOUT_ACK_WAIT_MS 3000)`,
+      );
 
       const member = Buffer.from(postId.replace(/-/g, ""), "hex");
       const missing: string[] = [];
-      for (let cursor = "0"; ; ) {
+      for (let cursor = "0"; ;) {
         const [next, keys] = await redis.scan(cursor, "MATCH", "tl:{*}", "COUNT", 5000);
         const scores = await Promise.all(keys.map((key) => redis.zscore(key, member)));
         keys.forEach((key, i) => scores[i] === null && missing.push(key));
@@ -133,9 +147,17 @@ describe("celebrity fan-out survives a replica killed mid-way", function () {
       await nats.flush();
       live.unsubscribe();
       const pushedFans = [...pushes.keys()].map((subject) => subject.slice("feed.live.".length));
-      console.log(`      live pushes: ${[...pushes.values()].reduce((a, b) => a + b, 0)} NATS messages for ${FANS} fans, ${CONNECTED_FANS} of them connected`);
-      expect(pushedFans.filter((fan) => !connected.has(fan)), "fans pushed to without a connection").to.deep.equal([]);
-      expect([...pushes.values()].filter((count) => count > 1), "fans pushed to twice").to.deep.equal([]);
+      console.log(
+        `      live pushes: ${[...pushes.values()].reduce((a, b) => a + b, 0)} NATS messages for ${FANS} fans, ${CONNECTED_FANS} of them connected`,
+      );
+      expect(
+        pushedFans.filter((fan) => !connected.has(fan)),
+        "fans pushed to without a connection",
+      ).to.deep.equal([]);
+      expect(
+        [...pushes.values()].filter((count) => count > 1),
+        "fans pushed to twice",
+      ).to.deep.equal([]);
       // A replica killed between a batch's write and its publish loses that batch's pushes (fire and forget).
       expect(pushes.size, "connected fans pushed to").to.be.greaterThan(CONNECTED_FANS / 2);
       expect(await landedChunks("redelivery"), "chunks the dead replica held, redelivered").to.be.greaterThan(redeliveredBefore);
@@ -150,7 +172,10 @@ async function connectSomeFansIn(redis: Redis, star: string): Promise<Set<string
   const fans = new pg.Client({ connectionString: TEST_DATABASES.socialGraph });
   await fans.connect();
   try {
-    const { rows } = await fans.query<{ user_id: string }>("SELECT user_id FROM friendships WHERE friend_id = $1 ORDER BY random() LIMIT $2", [star, CONNECTED_FANS]);
+    const { rows } = await fans.query<{ user_id: string }>(
+      "SELECT user_id FROM friendships WHERE friend_id = $1 ORDER BY random() LIMIT $2",
+      [star, CONNECTED_FANS],
+    );
     const pipeline = redis.pipeline();
     for (const { user_id: fan } of rows) pipeline.set(`live:{${fan}}`, "1", "PX", 120_000);
     await pipeline.exec();

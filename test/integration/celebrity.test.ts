@@ -4,7 +4,9 @@ import { expect } from "chai";
 import { Redis } from "ioredis";
 import { events, feed, posts, socialgraph } from "@fanfare/contracts";
 import { loadFeedConfig, startFeed } from "@fanfare/feed";
-import { createGrpcClient, drainNats, freePort, type NatsConnection, type PromiseClient } from "@fanfare/runtime";
+import { createGrpcClient, type PromiseClient } from "@fanfare/runtime/grpc";
+import { drainNats, type NatsConnection } from "@fanfare/runtime/events";
+import { freePort } from "@fanfare/runtime/testing";
 import { testEnv } from "../support/env.js";
 import { collectEvents, natsConnection, itAsCaller } from "../support/grpc.js";
 import { eventually } from "../support/http.js";
@@ -35,12 +37,22 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
   });
 
   const newUser = async () =>
-    (await graph.registerUser({ firstName: "Фанат", secondName: randomUUID().slice(0, 8), birthdate: "", biography: "", city: "", password: "pw" })).user!.id;
+    (
+      await graph.registerUser({
+        firstName: "Фанат",
+        secondName: randomUUID().slice(0, 8),
+        birthdate: "",
+        biography: "",
+        city: "",
+        password: "pw",
+      })
+    ).user!.id;
   const newUsers = (n: number) => Promise.all(Array.from({ length: n }, () => newUser()));
   const celebrity = async (id: string) => (await graph.getUser({ userId: id })).user!.celebrity;
   const post = async (author: string, text = "новость") => (await postsClient.createPost({ authorUserId: author, text })).post!;
   const flush = () => Promise.all([m.posts.flushOutbox(), m.socialGraph.flushOutbox()]);
-  const feedIds = async (userId: string, client = feedClient) => (await client.getFeed({ userId, offset: 0, limit: 100 })).posts.map((p) => p.id);
+  const feedIds = async (userId: string, client = feedClient) =>
+    (await client.getFeed({ userId, offset: 0, limit: 100 })).posts.map((p) => p.id);
   const followAll = (fans: string[], star: string) => Promise.all(fans.map((fan) => graph.addFriend({ userId: fan, friendId: star })));
 
   /** A star with `fans` followers, known as a celebrity to the shared feed, each fan with a cached timeline. */
@@ -122,7 +134,9 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
     }
     await postsClient.updatePost({ actorUserId: star, postId: news.id, text: "исправлено" });
     await flush();
-    await eventually(async () => expect((await feedClient.getFeed({ userId: fans[0]!, offset: 0, limit: 10 })).posts.map((p) => p.text)).to.deep.equal(["исправлено"]));
+    await eventually(async () =>
+      expect((await feedClient.getFeed({ userId: fans[0]!, offset: 0, limit: 10 })).posts.map((p) => p.text)).to.deep.equal(["исправлено"]),
+    );
     await postsClient.deletePost({ actorUserId: star, postId: news.id });
     await flush();
     await eventually(async () => {
@@ -133,7 +147,15 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
   itAsCaller("shows a celebrity post to a fan before the fan's chunk lands (merge), and once after", async () => {
     const prefix = `${testEnv.FEED_CONSUMER_PREFIX}-slow`;
     const slow = await startFeed(
-      loadFeedConfig({ ...testEnv, SOCIAL_GRAPH_ADDR: m.addresses.socialGraph, POSTS_ADDR: m.addresses.posts, REDIS_URL: "redis://127.0.0.1:6379/4", FEED_CONSUMER_PREFIX: prefix, FANOUT_CONCURRENCY: "1", FANOUT_CHUNK_PAUSE_MS: "1500" }),
+      loadFeedConfig({
+        ...testEnv,
+        SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
+        POSTS_ADDR: m.addresses.posts,
+        REDIS_URL: "redis://127.0.0.1:6379/4",
+        FEED_CONSUMER_PREFIX: prefix,
+        FANOUT_CONCURRENCY: "1",
+        FANOUT_CHUNK_PAUSE_MS: "1500",
+      }),
     );
     const slowClient = createGrpcClient(feed.FeedServiceClient, `127.0.0.1:${slow.port}`);
     try {
@@ -149,7 +171,7 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
       const waiting = await eventually(async () => {
         const progress = await slowClient.getFanoutProgress({ postId: news.id });
         expect(progress.chunksTotal).to.be.greaterThan(1);
-        const lagging = [];
+        const lagging: string[] = [];
         for (const fan of fans) if (!(await slow.store.timelinePostIds(fan)).includes(news.id)) lagging.push(fan);
         expect(lagging).to.not.be.empty;
         return lagging;
@@ -221,12 +243,16 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
       await new Promise((resolve) => setTimeout(resolve, 500)); // both workers see the celebrity event
       const news = await post(star);
       await flush();
-      await eventually(async () => {
-        const progress = await clientB.getFanoutProgress({ postId: news.id });
-        expect(progress.chunksTotal, "planned").to.be.greaterThan(0);
-        expect(progress.chunksDone).to.be.at.least(2);
-        expect(progress.done).to.equal(false);
-      }, 20_000, 50);
+      await eventually(
+        async () => {
+          const progress = await clientB.getFanoutProgress({ postId: news.id });
+          expect(progress.chunksTotal, "planned").to.be.greaterThan(0);
+          expect(progress.chunksDone).to.be.at.least(2);
+          expect(progress.done).to.equal(false);
+        },
+        20_000,
+        50,
+      );
       workers[0]!.kill("SIGKILL");
       await eventually(async () => expect((await clientB.getFanoutProgress({ postId: news.id })).done).to.equal(true), 30_000, 200);
       const progress = await clientB.getFanoutProgress({ postId: news.id });
@@ -241,7 +267,11 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
       clientB.close();
       redis.disconnect();
       for (const child of workers) if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await Promise.all(workers.map((child) => (child.exitCode !== null || child.signalCode !== null ? undefined : new Promise((resolve) => child.once("exit", resolve)))));
+      await Promise.all(
+        workers.map((child) =>
+          child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once("exit", resolve)),
+        ),
+      );
     }
   });
 });

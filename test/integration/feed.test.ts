@@ -3,7 +3,9 @@ import { expect } from "chai";
 import { Redis } from "ioredis";
 import { feed, events, posts, socialgraph } from "@fanfare/contracts";
 import { loadFeedConfig, startFeed, type RunningFeed } from "@fanfare/feed";
-import { createGrpcClient, drainNats, metricsRegistry, type NatsConnection, type PromiseClient } from "@fanfare/runtime";
+import { metricsRegistry } from "@fanfare/runtime/observability";
+import { createGrpcClient, type PromiseClient } from "@fanfare/runtime/grpc";
+import { drainNats, type NatsConnection } from "@fanfare/runtime/events";
 import { testEnv } from "../support/env.js";
 import { natsConnection, itAsCaller } from "../support/grpc.js";
 import { eventually } from "../support/http.js";
@@ -49,9 +51,19 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
   });
 
   const newUser = async () =>
-    (await c.graph.registerUser({ firstName: "Лента", secondName: randomUUID().slice(0, 8), birthdate: "", biography: "", city: "", password: "pw" })).user!.id;
+    (
+      await c.graph.registerUser({
+        firstName: "Лента",
+        secondName: randomUUID().slice(0, 8),
+        birthdate: "",
+        biography: "",
+        city: "",
+        password: "pw",
+      })
+    ).user!.id;
   const follow = (userId: string, friendId: string) => c.graph.addFriend({ userId, friendId });
-  const post = async (author: string, text = `post ${randomUUID().slice(0, 6)}`) => (await c.posts.createPost({ authorUserId: author, text })).post!;
+  const post = async (author: string, text = `post ${randomUUID().slice(0, 6)}`) =>
+    (await c.posts.createPost({ authorUserId: author, text })).post!;
   const read = async (userId: string, offset = 0, limit = 100, client = c.feed) => (await client.getFeed({ userId, offset, limit })).posts;
   const ids = (list: { id: string }[]) => list.map((p) => p.id);
   const flush = () => Promise.all([m.posts.flushOutbox(), m.socialGraph.flushOutbox()]);
@@ -73,7 +85,13 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     const first = await post(author, "only once");
     await flush();
     await eventually(async () => expect(ids(await read(reader))).to.deep.equal([first.id]));
-    const duplicate = events.PostCreated.encode({ eventId: randomUUID(), postId: first.id, authorUserId: author, text: first.text, createdAt: first.createdAt }).finish();
+    const duplicate = events.PostCreated.encode({
+      eventId: randomUUID(),
+      postId: first.id,
+      authorUserId: author,
+      text: first.text,
+      createdAt: first.createdAt,
+    }).finish();
     await nats.jetstream().publish("posts.created", duplicate);
     await nats.jetstream().publish("posts.created", duplicate);
     const second = await post(author, "after the duplicates");
@@ -101,7 +119,11 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     await read(reader);
     const made: string[] = [];
     for (let round = 0; round < 4; round++) {
-      const [, created] = await Promise.all([follow(reader, author), post(author), c.graph.removeFriend({ userId: reader, friendId: author })]);
+      const [, created] = await Promise.all([
+        follow(reader, author),
+        post(author),
+        c.graph.removeFriend({ userId: reader, friendId: author }),
+      ]);
       made.push(created.id);
     }
     await follow(reader, author); // the last word: following
@@ -144,7 +166,9 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
   });
 
   itAsCaller("rebuilds a cold timeline once for 50 concurrent readers on two replicas", async () => {
-    const second = await startFeed(loadFeedConfig({ ...testEnv, SOCIAL_GRAPH_ADDR: m.addresses.socialGraph, POSTS_ADDR: m.addresses.posts }));
+    const second = await startFeed(
+      loadFeedConfig({ ...testEnv, SOCIAL_GRAPH_ADDR: m.addresses.socialGraph, POSTS_ADDR: m.addresses.posts }),
+    );
     const secondClient = createGrpcClient(feed.FeedServiceClient, `127.0.0.1:${second.port}`);
     try {
       const [reader, author] = [await newUser(), await newUser()];
@@ -191,7 +215,14 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
 
   itAsCaller("heals a removed timeline entry and a removed friend on its own, one pass after the drift", async () => {
     // A feed deployment of its own (Redis database 4), with passes every 300 ms: the timer path, not runPass by hand.
-    const env = { ...testEnv, SOCIAL_GRAPH_ADDR: m.addresses.socialGraph, POSTS_ADDR: m.addresses.posts, REDIS_URL: "redis://127.0.0.1:6379/4", FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-sync`, FEED_SYNC_INTERVAL_MS: "300" };
+    const env = {
+      ...testEnv,
+      SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
+      POSTS_ADDR: m.addresses.posts,
+      REDIS_URL: "redis://127.0.0.1:6379/4",
+      FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-sync`,
+      FEED_SYNC_INTERVAL_MS: "300",
+    };
     const instance = await startFeed(loadFeedConfig(env));
     const client = createGrpcClient(feed.FeedServiceClient, `127.0.0.1:${instance.port}`);
     const own = new Redis("redis://127.0.0.1:6379/4");
@@ -204,10 +235,14 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
       await own.zrem(`tl:{${reader}}`, Buffer.from(made[0]!.id.replace(/-/g, ""), "hex"));
       await own.srem(`fr:{${reader}}`, other);
       const injected = Date.now();
-      await eventually(async () => {
-        expect(await instance.store.timelinePostIds(reader)).to.have.members(ids(made));
-        expect(await instance.store.friendIds(reader)).to.have.members([author, other]);
-      }, 10_000, 20);
+      await eventually(
+        async () => {
+          expect(await instance.store.timelinePostIds(reader)).to.have.members(ids(made));
+          expect(await instance.store.friendIds(reader)).to.have.members([author, other]);
+        },
+        10_000,
+        20,
+      );
       console.log(`      healed ${Date.now() - injected} ms after the drift (FEED_SYNC_INTERVAL_MS 300)`);
     } finally {
       own.disconnect();
@@ -234,7 +269,14 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
 
   itAsCaller("falls back to the posts service for offsets past the cached window", async () => {
     const small = await startFeed(
-      loadFeedConfig({ ...testEnv, SOCIAL_GRAPH_ADDR: m.addresses.socialGraph, POSTS_ADDR: m.addresses.posts, FEED_MAX_ITEMS: "3", REDIS_URL: "redis://127.0.0.1:6379/2", FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-small` }),
+      loadFeedConfig({
+        ...testEnv,
+        SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
+        POSTS_ADDR: m.addresses.posts,
+        FEED_MAX_ITEMS: "3",
+        REDIS_URL: "redis://127.0.0.1:6379/2",
+        FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-small`,
+      }),
     );
     const smallClient = createGrpcClient(feed.FeedServiceClient, `127.0.0.1:${small.port}`);
     try {
@@ -254,7 +296,13 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
   });
 
   itAsCaller("loses and duplicates nothing when the feed restarts mid-stream", async () => {
-    const env = { ...testEnv, SOCIAL_GRAPH_ADDR: m.addresses.socialGraph, POSTS_ADDR: m.addresses.posts, REDIS_URL: "redis://127.0.0.1:6379/3", FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-restart` };
+    const env = {
+      ...testEnv,
+      SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
+      POSTS_ADDR: m.addresses.posts,
+      REDIS_URL: "redis://127.0.0.1:6379/3",
+      FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-restart`,
+    };
     let instance: RunningFeed = await startFeed(loadFeedConfig(env));
     const [reader, author] = [await newUser(), await newUser()];
     await follow(reader, author);

@@ -5,7 +5,8 @@ import pg from "pg";
 import { connect } from "nats";
 import { events, posts } from "@fanfare/contracts";
 import { loadPostsConfig, startPosts } from "@fanfare/posts";
-import { createGrpcClient, drainNats, type NatsConnection, type PromiseClient } from "@fanfare/runtime";
+import { createGrpcClient, type PromiseClient } from "@fanfare/runtime/grpc";
+import { drainNats, type NatsConnection } from "@fanfare/runtime/events";
 import { databaseUrl, testEnv } from "../support/env.js";
 import { collectEvents, natsConnection, itAsCaller } from "../support/grpc.js";
 import { eventually } from "../support/http.js";
@@ -29,7 +30,11 @@ describe("posts service (gRPC, real PostgreSQL and JetStream)", function () {
   });
 
   const create = async (author: string, text: string) => (await client.createPost({ authorUserId: author, text })).post!;
-  const grpcCode = (promise: Promise<unknown>) => promise.then(() => "OK", (error: { code: number }) => status[error.code]);
+  const grpcCode = (promise: Promise<unknown>) =>
+    promise.then(
+      () => "OK",
+      (error: { code: number }) => status[error.code],
+    );
 
   itAsCaller("creates, edits and deletes posts, only by their author", async () => {
     const [author, stranger] = [randomUUID(), randomUUID()];
@@ -61,8 +66,12 @@ describe("posts service (gRPC, real PostgreSQL and JetStream)", function () {
     expect(below.posts.map((p) => p.id)).to.deep.equal([ids[2], ids[1]]);
     const belowIds = await client.listRecentPostIdsByAuthors({ authorUserIds: [a, b], offset: 0, limit: 10, beforePostId: ids[2]! });
     expect(belowIds.postIds).to.deep.equal([ids[1], ids[0]]);
-    expect(await grpcCode(client.listRecentPostIdsByAuthors({ authorUserIds: [a], offset: -1, limit: 3, beforePostId: "" }))).to.equal("INVALID_ARGUMENT");
-    expect(await grpcCode(client.listRecentPostIdsByAuthors({ authorUserIds: [a], offset: 0, limit: 3, beforePostId: "not-a-uuid" }))).to.equal("INVALID_ARGUMENT");
+    expect(await grpcCode(client.listRecentPostIdsByAuthors({ authorUserIds: [a], offset: -1, limit: 3, beforePostId: "" }))).to.equal(
+      "INVALID_ARGUMENT",
+    );
+    expect(
+      await grpcCode(client.listRecentPostIdsByAuthors({ authorUserIds: [a], offset: 0, limit: 3, beforePostId: "not-a-uuid" })),
+    ).to.equal("INVALID_ARGUMENT");
   });
 
   itAsCaller("publishes created, updated and deleted events to POSTS with their content", async () => {
@@ -109,16 +118,20 @@ describe("posts service (gRPC, real PostgreSQL and JetStream)", function () {
       const check = await connect({ servers: privateNats.url });
       try {
         const jsm = await check.jetstreamManager();
-        await eventually(async () => {
-          const info = await jsm.streams.info("POSTS");
-          const ids = [];
-          for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-            const message = await jsm.streams.getMessage("POSTS", { seq });
-            const event = events.PostCreated.decode(message.data);
-            if (event.authorUserId === author) ids.push(event.postId);
-          }
-          expect(ids).to.deep.equal(expected);
-        }, 15_000, 250);
+        await eventually(
+          async () => {
+            const info = await jsm.streams.info("POSTS");
+            const ids = [];
+            for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+              const message = await jsm.streams.getMessage("POSTS", { seq });
+              const event = events.PostCreated.decode(message.data);
+              if (event.authorUserId === author) ids.push(event.postId);
+            }
+            expect(ids).to.deep.equal(expected);
+          },
+          15_000,
+          250,
+        );
       } finally {
         await check.close();
       }

@@ -43,9 +43,19 @@ describe("gRPC server reflection (what grpcurl and buf curl use)", function () {
   });
 
   const services = () => [
-    { address: m.addresses.socialGraph, service: "fanfare.socialgraph.v1.SocialGraphService", method: "SearchUsers", body: { first_name_prefix: "no-such-name-", last_name_prefix: "" } },
+    {
+      address: m.addresses.socialGraph,
+      service: "fanfare.socialgraph.v1.SocialGraphService",
+      method: "SearchUsers",
+      body: { first_name_prefix: "no-such-name-", last_name_prefix: "" },
+    },
     { address: m.addresses.posts, service: "fanfare.posts.v1.PostsService", method: "BatchGetPosts", body: { post_ids: [] } },
-    { address: m.addresses.feed, service: "fanfare.feed.v1.FeedService", method: "GetFeed", body: { user_id: "0195a3f0-0000-7000-8000-000000000000", limit: 1 } },
+    {
+      address: m.addresses.feed,
+      service: "fanfare.feed.v1.FeedService",
+      method: "GetFeed",
+      body: { user_id: "0195a3f0-0000-7000-8000-000000000000", limit: 1 },
+    },
   ];
 
   it("lets buf curl list services and methods and call a method of every service", async () => {

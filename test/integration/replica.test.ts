@@ -5,7 +5,8 @@ import { randomUUID } from "node:crypto";
 import { expect } from "chai";
 import pg from "pg";
 import { socialgraph } from "@fanfare/contracts";
-import { createGrpcClient, metricsRegistry, type PromiseClient } from "@fanfare/runtime";
+import { metricsRegistry } from "@fanfare/runtime/observability";
+import { createGrpcClient, type PromiseClient } from "@fanfare/runtime/grpc";
 import { databaseUrl, replicaUrl, TEST_REPLICA } from "../support/env.js";
 import { api, eventually, expectProblem, newUser } from "../support/http.js";
 import { itAsCaller } from "../support/grpc.js";
@@ -34,15 +35,24 @@ async function sql<R extends pg.QueryResultRow>(url: string, text: string, param
 /** Waits until the replica has replayed everything the leader has written so far. */
 async function replicaCaughtUp(): Promise<void> {
   const [{ lsn }] = (await sql<{ lsn: string }>(databaseUrl("postgres"), "SELECT pg_current_wal_lsn()::text AS lsn")) as [{ lsn: string }];
-  await eventually(async () => {
-    const [{ caught }] = (await sql<{ caught: boolean }>(replicaUrl("postgres")!, "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS caught", [lsn])) as [{ caught: boolean }];
-    expect(caught).to.equal(true);
-  }, 20_000, 100);
+  await eventually(
+    async () => {
+      const [{ caught }] = (await sql<{ caught: boolean }>(
+        replicaUrl("postgres")!,
+        "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS caught",
+        [lsn],
+      )) as [{ caught: boolean }];
+      expect(caught).to.equal(true);
+    },
+    20_000,
+    100,
+  );
 }
 
 /** The local clusters made by scripts/replica.mjs, which these tests stop and start. */
 const clusterVersion = existsSync("/etc/postgresql") ? readdirSync("/etc/postgresql").sort().at(-1) : undefined;
-const canControlClusters = process.getuid?.() === 0 && clusterVersion !== undefined && existsSync(`/etc/postgresql/${clusterVersion}/replica`);
+const canControlClusters =
+  process.getuid?.() === 0 && clusterVersion !== undefined && existsSync(`/etc/postgresql/${clusterVersion}/replica`);
 const cluster = (name: "main" | "replica", action: "start" | "stop") =>
   run("pg_ctlcluster", ["--skip-systemctl-redirect", clusterVersion!, name, action, ...(action === "stop" ? ["-m", "fast"] : [])]);
 
@@ -61,8 +71,17 @@ describe("PostgreSQL leader + streaming replica", function () {
   itAsCaller("streams from the leader and serves reads from the replica, writes from the leader", async () => {
     const [streaming] = await sql<{ state: string }>(databaseUrl("postgres"), "SELECT state FROM pg_stat_replication LIMIT 1");
     expect(streaming?.state).to.equal("streaming");
-    const { user } = await graph.registerUser({ firstName: "Реплика", secondName: "Тест", birthdate: "", biography: "", city: "", password: "pw" });
-    await eventually(async () => expect(await sql(replicaUrl(DATABASE)!, "SELECT 1 FROM users WHERE id = $1", [user!.id])).to.have.length(1));
+    const { user } = await graph.registerUser({
+      firstName: "Реплика",
+      secondName: "Тест",
+      birthdate: "",
+      biography: "",
+      city: "",
+      password: "pw",
+    });
+    await eventually(async () =>
+      expect(await sql(replicaUrl(DATABASE)!, "SELECT 1 FROM users WHERE id = $1", [user!.id])).to.have.length(1),
+    );
     const [replicaBefore, primaryBefore] = [await queriesBy(DATABASE, "replica"), await queriesBy(DATABASE, "primary")];
     for (let i = 0; i < 50; i++) expect((await graph.getUser({ userId: user!.id })).user!.id).to.equal(user!.id);
     expect((await queriesBy(DATABASE, "replica")) - replicaBefore).to.be.at.least(50);
@@ -74,12 +93,16 @@ describe("PostgreSQL leader + streaming replica", function () {
     await sql(replicaAdmin, "ALTER SYSTEM SET recovery_min_apply_delay = '3s'");
     await sql(replicaAdmin, "SELECT pg_reload_conf()");
     try {
-      await eventually(async () => expect((await sql<{ d: string }>(replicaAdmin, "SELECT current_setting('recovery_min_apply_delay') AS d"))[0]?.d).to.equal("3s"));
+      await eventually(async () =>
+        expect((await sql<{ d: string }>(replicaAdmin, "SELECT current_setting('recovery_min_apply_delay') AS d"))[0]?.d).to.equal("3s"),
+      );
       const url = m.baseUrl;
       const author = await newUser(url, { city: "Самара" });
       expect((await api(url, `/user/get/${author.id}`)).body.city).to.equal("Самара");
       const postId = (await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "v1" } })).body as string;
-      expect(await sql(replicaUrl(POSTS_DATABASE)!, "SELECT 1 FROM posts WHERE id = $1", [postId]), "the replica is behind").to.have.length(0);
+      expect(await sql(replicaUrl(POSTS_DATABASE)!, "SELECT 1 FROM posts WHERE id = $1", [postId]), "the replica is behind").to.have.length(
+        0,
+      );
       expect((await api(url, `/post/get/${postId}`)).body.text).to.equal("v1");
       await api(url, "/post/update", { method: "PUT", token: author.token, body: { id: postId, text: "v2" } });
       expect((await api(url, `/post/get/${postId}`, { token: author.token })).body.text).to.equal("v2");
@@ -95,7 +118,14 @@ describe("PostgreSQL leader + streaming replica", function () {
 
   itAsCaller("keeps serving reads from the leader while the replica is down, and returns to it", async function () {
     if (!canControlClusters) this.skip(); // needs root and the Debian clusters that scripts/replica.mjs makes
-    const { user } = await graph.registerUser({ firstName: "Без", secondName: "Реплики", birthdate: "", biography: "", city: "", password: "pw" });
+    const { user } = await graph.registerUser({
+      firstName: "Без",
+      secondName: "Реплики",
+      birthdate: "",
+      biography: "",
+      city: "",
+      password: "pw",
+    });
     await cluster("replica", "stop");
     try {
       const primaryBefore = await queriesBy(DATABASE, "primary");
@@ -104,18 +134,24 @@ describe("PostgreSQL leader + streaming replica", function () {
     } finally {
       await cluster("replica", "start");
     }
-    await eventually(async () => {
-      const before = await queriesBy(DATABASE, "replica");
-      await graph.getUser({ userId: user!.id });
-      expect(await queriesBy(DATABASE, "replica")).to.be.greaterThan(before);
-    }, 20_000, 250);
+    await eventually(
+      async () => {
+        const before = await queriesBy(DATABASE, "replica");
+        await graph.getUser({ userId: user!.id });
+        expect(await queriesBy(DATABASE, "replica")).to.be.greaterThan(before);
+      },
+      20_000,
+      250,
+    );
   });
 
   itAsCaller("answers writes 503 with Retry-After while the leader is down, keeps serving reads, and recovers", async function () {
     if (!canControlClusters) this.skip(); // needs root and the Debian clusters that scripts/replica.mjs makes
     const url = m.baseUrl;
     const author = await newUser(url);
-    await eventually(async () => expect(await sql(replicaUrl(DATABASE)!, "SELECT 1 FROM users WHERE id = $1", [author.id])).to.have.length(1));
+    await eventually(async () =>
+      expect(await sql(replicaUrl(DATABASE)!, "SELECT 1 FROM users WHERE id = $1", [author.id])).to.have.length(1),
+    );
     await cluster("main", "stop");
     try {
       const write = await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "пока лидер лежит" } });
@@ -125,6 +161,13 @@ describe("PostgreSQL leader + streaming replica", function () {
     } finally {
       await cluster("main", "start");
     }
-    await eventually(async () => expect((await api(url, "/post/create", { method: "POST", token: author.token, body: { text: randomUUID() } })).status).to.equal(200), 30_000, 250);
+    await eventually(
+      async () =>
+        expect((await api(url, "/post/create", { method: "POST", token: author.token, body: { text: randomUUID() } })).status).to.equal(
+          200,
+        ),
+      30_000,
+      250,
+    );
   });
 });

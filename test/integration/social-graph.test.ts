@@ -3,7 +3,9 @@ import { status } from "@grpc/grpc-js";
 import { expect } from "chai";
 import pg from "pg";
 import { events, socialgraph } from "@fanfare/contracts";
-import { createGrpcClient, drainNats, RETRY_AFTER_KEY, type NatsConnection, type PromiseClient } from "@fanfare/runtime";
+import { RETRY_AFTER_KEY } from "@fanfare/runtime";
+import { createGrpcClient, type PromiseClient } from "@fanfare/runtime/grpc";
+import { drainNats, type NatsConnection } from "@fanfare/runtime/events";
 import { loadSocialGraphConfig, startSocialGraph } from "@fanfare/social-graph";
 import { databaseEnv, TEST_DATABASES, testEnv } from "../support/env.js";
 import { collectEvents, natsConnection, itAsCaller } from "../support/grpc.js";
@@ -32,12 +34,18 @@ describe("social-graph service (gRPC, real PostgreSQL and JetStream)", function 
   const register = async (firstName = `Имя${randomUUID().slice(0, 6)}`, secondName = "Фамилия") =>
     (await client.registerUser({ firstName, secondName, birthdate: "", biography: "", city: "", password: "s3cret" })).user!;
   const user = async (id: string) => (await client.getUser({ userId: id })).user!;
-  const grpcCode = (promise: Promise<unknown>) => promise.then(() => "OK", (error: { code: number }) => status[error.code]);
+  const grpcCode = (promise: Promise<unknown>) =>
+    promise.then(
+      () => "OK",
+      (error: { code: number }) => status[error.code],
+    );
 
   itAsCaller("stores only an scrypt hash of the password and verifies it", async () => {
     const created = await register();
     const { rows } = await db.query("SELECT password_hash FROM users WHERE id = $1", [created.id]);
-    expect(rows[0].password_hash).to.match(/^scrypt\$/).and.not.include("s3cret");
+    expect(rows[0].password_hash)
+      .to.match(/^scrypt\$/)
+      .and.not.include("s3cret");
     expect((await client.verifyPassword({ userId: created.id, password: "s3cret", clientAddress: "" })).valid).to.equal(true);
     expect((await client.verifyPassword({ userId: created.id, password: "S3cret", clientAddress: "" })).valid).to.equal(false);
     expect(await grpcCode(client.verifyPassword({ userId: randomUUID(), password: "x", clientAddress: "" }))).to.equal("NOT_FOUND");
@@ -59,7 +67,8 @@ describe("social-graph service (gRPC, real PostgreSQL and JetStream)", function 
     const attempt = (userId: string, password: string) => client.verifyPassword({ userId, password, clientAddress: address });
     for (let i = 0; i < 4; i++) expect((await attempt(victim.id, `guess-${i}`)).valid).to.equal(false);
     expect((await attempt(victim.id, "s3cret")).valid, "a success under the limit").to.equal(true);
-    for (let i = 0; i < 5; i++) expect((await attempt(victim.id, `guess-${i}`)).valid, "the count restarted after the success").to.equal(false);
+    for (let i = 0; i < 5; i++)
+      expect((await attempt(victim.id, `guess-${i}`)).valid, "the count restarted after the success").to.equal(false);
     const wait = await retryAfter(attempt(victim.id, "guess-6"));
     expect(wait).to.be.within(1, 900);
     expect(await retryAfter(attempt(victim.id, "s3cret")), "even the right password waits").to.be.within(1, 900);
@@ -67,7 +76,9 @@ describe("social-graph service (gRPC, real PostgreSQL and JetStream)", function 
   });
 
   itAsCaller("refuses a client address's logins past its limit, across accounts and unknown users", async () => {
-    const own = await startSocialGraph(loadSocialGraphConfig({ ...testEnv, ...databaseEnv("fanfare_test_social_graph"), LOGIN_MAX_FAILURES_PER_ADDRESS: "3" }));
+    const own = await startSocialGraph(
+      loadSocialGraphConfig({ ...testEnv, ...databaseEnv("fanfare_test_social_graph"), LOGIN_MAX_FAILURES_PER_ADDRESS: "3" }),
+    );
     const ownClient = createGrpcClient(socialgraph.SocialGraphServiceClient, `127.0.0.1:${own.port}`);
     try {
       const [a, b] = [await register(), await register()];
@@ -77,7 +88,10 @@ describe("social-graph service (gRPC, real PostgreSQL and JetStream)", function 
       expect((await attempt(b.id, "wrong")).valid).to.equal(false);
       expect(await grpcCode(attempt(randomUUID(), "wrong"))).to.equal("NOT_FOUND");
       expect(await retryAfter(attempt(b.id, "s3cret"))).to.be.within(1, 900);
-      expect((await ownClient.verifyPassword({ userId: b.id, password: "s3cret", clientAddress: `test-${randomUUID()}` })).valid, "from elsewhere").to.equal(true);
+      expect(
+        (await ownClient.verifyPassword({ userId: b.id, password: "s3cret", clientAddress: `test-${randomUUID()}` })).valid,
+        "from elsewhere",
+      ).to.equal(true);
     } finally {
       ownClient.close();
       await own.stop();
@@ -114,7 +128,12 @@ describe("social-graph service (gRPC, real PostgreSQL and JetStream)", function 
   itAsCaller("keeps follower_count exact under concurrent follows, repeats, unfollows and opposite-direction pairs", async () => {
     const star = await register();
     const fans = await Promise.all(Array.from({ length: 20 }, () => register()));
-    await Promise.all(fans.flatMap((fan) => [client.addFriend({ userId: fan.id, friendId: star.id }), client.addFriend({ userId: fan.id, friendId: star.id })]));
+    await Promise.all(
+      fans.flatMap((fan) => [
+        client.addFriend({ userId: fan.id, friendId: star.id }),
+        client.addFriend({ userId: fan.id, friendId: star.id }),
+      ]),
+    );
     expect((await user(star.id)).followerCount).to.equal(20);
     await Promise.all([
       ...fans.slice(0, 10).map((fan) => client.removeFriend({ userId: fan.id, friendId: star.id })),
@@ -162,7 +181,9 @@ describe("social-graph service (gRPC, real PostgreSQL and JetStream)", function 
     expect(calls).to.equal(2);
     const one = await client.listFollowerChunkBounds({ userId: star.id, afterFollowerId: "", chunkSize: 100, maxBounds: 0 });
     expect(one).to.deep.equal({ lastFollowerIds: [ids[10]], done: true });
-    expect(await grpcCode(client.listFollowerChunkBounds({ userId: star.id, afterFollowerId: "", chunkSize: 0, maxBounds: 0 }))).to.equal("INVALID_ARGUMENT");
+    expect(await grpcCode(client.listFollowerChunkBounds({ userId: star.id, afterFollowerId: "", chunkSize: 0, maxBounds: 0 }))).to.equal(
+      "INVALID_ARGUMENT",
+    );
   });
 
   itAsCaller("publishes friend events to GRAPH through the outbox, with Nats-Msg-Id = event id", async () => {
@@ -175,7 +196,9 @@ describe("social-graph service (gRPC, real PostgreSQL and JetStream)", function 
       await client.removeFriend({ userId: a.id, friendId: b.id });
       await m.socialGraph.flushOutbox();
       const mine = (list: typeof added.messages, decode: (b: Uint8Array) => { userId: string; friendId: string; eventId: string }) =>
-        list.map((msg) => ({ event: decode(msg.data), msgId: msg.headers?.get("Nats-Msg-Id") })).filter(({ event }) => event.userId === a.id);
+        list
+          .map((msg) => ({ event: decode(msg.data), msgId: msg.headers?.get("Nats-Msg-Id") }))
+          .filter(({ event }) => event.userId === a.id);
       await eventually(async () => {
         const adds = mine(added.messages, (d) => events.FriendAdded.decode(d));
         const removes = mine(removed.messages, (d) => events.FriendRemoved.decode(d));

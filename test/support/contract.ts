@@ -2,7 +2,7 @@ import { Ajv, type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import { expect } from "chai";
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 /** The prefixes the gateway serves the same API under (the spec's `servers`). */
 const PREFIXES = /^\/api\/v[12](?=\/)/;
@@ -42,7 +42,8 @@ export class Contract {
     const found = this.operations.find((candidate) => candidate.method === method && candidate.pattern.test(path));
     if (!found) return;
     const where = `${method} ${found.template} answered ${status}`;
-    const declared = found.operation.responses[String(status)] ?? found.operation.responses[`${String(status)[0]}XX`] ?? found.operation.responses.default;
+    const declared =
+      found.operation.responses[String(status)] ?? found.operation.responses[`${String(status)[0]}XX`] ?? found.operation.responses.default;
     expect(declared, `${where}, a status /openapi.json does not declare: ${text.slice(0, 200)}`).to.not.equal(undefined);
     const response = this.resolve(declared);
     const schema = response.content?.["application/json"]?.schema;
@@ -52,7 +53,10 @@ export class Contract {
     }
     expect(contentType, `${where}: content type`).to.include("application/json");
     const validate = this.validator(`${method} ${found.template} ${status}`, schema);
-    expect(validate(body), `${where} with a body that does not match its schema: ${this.ajv.errorsText(validate.errors)}; body: ${text.slice(0, 300)}`).to.equal(true);
+    expect(
+      validate(body),
+      `${where} with a body that does not match its schema: ${this.ajv.errorsText(validate.errors)}; body: ${text.slice(0, 300)}`,
+    ).to.equal(true);
   }
 
   private resolve(node: Json): Json {

@@ -1,6 +1,7 @@
 import type { Msg } from "nats";
 import { randomUUID } from "node:crypto";
-import { connectNats, createLogger, runWithRequestContext, type NatsConnection } from "@fanfare/runtime";
+import { createLogger, runWithRequestContext } from "@fanfare/runtime/observability";
+import { connectNats, type NatsConnection } from "@fanfare/runtime/events";
 import { testEnv } from "./env.js";
 
 export const quietLogger = createLogger("test", "silent");

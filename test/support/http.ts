@@ -6,7 +6,7 @@ export interface ApiResponse {
   status: number;
   headers: Headers;
   /** Parsed JSON when the body is JSON, the raw text otherwise ("" for an empty body). */
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;
 }
 
 export interface RequestOptions {
@@ -71,13 +71,27 @@ export interface TestUser {
 /** Registers and logs in a fresh user with a unique name. */
 export async function newUser(baseUrl: string, overrides: Record<string, unknown> = {}): Promise<TestUser> {
   const tag = randomUUID().slice(0, 8);
-  const profile = { first_name: `Тест${tag}`, second_name: `Юзер${tag}`, birthdate: "1990-01-01", biography: "тесты", city: "Москва", password: `pw-${tag}`, ...overrides };
+  const profile = {
+    first_name: `Тест${tag}`,
+    second_name: `Юзер${tag}`,
+    birthdate: "1990-01-01",
+    biography: "тесты",
+    city: "Москва",
+    password: `pw-${tag}`,
+    ...overrides,
+  };
   const registered = await api(baseUrl, "/user/register", { method: "POST", body: profile });
   expect(registered.status, JSON.stringify(registered.body)).to.equal(200);
   const id = registered.body.user_id as string;
   const login = await api(baseUrl, "/login", { method: "POST", body: { id, password: profile.password } });
   expect(login.status, JSON.stringify(login.body)).to.equal(200);
-  return { id, token: login.body.token, password: String(profile.password), firstName: String(profile.first_name), secondName: String(profile.second_name) };
+  return {
+    id,
+    token: login.body.token,
+    password: String(profile.password),
+    firstName: String(profile.first_name),
+    secondName: String(profile.second_name),
+  };
 }
 
 /** Polls until `check` passes or the timeout runs out; the last failure is rethrown. */

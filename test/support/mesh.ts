@@ -3,7 +3,8 @@ import { startGateway, loadGatewayConfig, type RunningGateway } from "@fanfare/g
 import { startPosts, loadPostsConfig } from "@fanfare/posts";
 import { startSocialGraph, loadSocialGraphConfig } from "@fanfare/social-graph";
 import { connect } from "nats";
-import { STREAMS, type RunningPgService } from "@fanfare/runtime";
+import type { RunningPgService } from "@fanfare/runtime/postgres";
+import { STREAMS } from "@fanfare/runtime/events";
 import { databaseEnv, testEnv } from "./env.js";
 
 export interface Mesh {
@@ -38,7 +39,7 @@ export async function target(): Promise<Target> {
 /** For a test that looks inside the system: its in-process mesh, or the test is skipped against a remote one. */
 export function inProcess(context: Mocha.Context, t: Target): Mesh {
   if (!t.mesh) context.skip();
-  return t.mesh!;
+  return t.mesh;
 }
 
 /** The whole mesh, in this process, on free ports; started once and shared by every test file. */
@@ -61,14 +62,18 @@ export interface MeshOverrides {
 
 /** A mesh of its own (for tests that stop parts of it); its feed shares the tests' Redis and consumers. */
 export async function startMesh(overrides: MeshOverrides = {}): Promise<Mesh> {
-  const socialGraph = await startSocialGraph(loadSocialGraphConfig({ ...testEnv, ...databaseEnv("fanfare_test_social_graph"), ...overrides.socialGraph }));
+  const socialGraph = await startSocialGraph(
+    loadSocialGraphConfig({ ...testEnv, ...databaseEnv("fanfare_test_social_graph"), ...overrides.socialGraph }),
+  );
   const posts = await startPosts(loadPostsConfig({ ...testEnv, ...databaseEnv("fanfare_test_posts") }));
   const addresses = {
     socialGraph: `127.0.0.1:${socialGraph.port}`,
     posts: `127.0.0.1:${posts.port}`,
     feed: "",
   };
-  const feed = await startFeed(loadFeedConfig({ ...testEnv, SOCIAL_GRAPH_ADDR: addresses.socialGraph, POSTS_ADDR: addresses.posts, ...overrides.feed }));
+  const feed = await startFeed(
+    loadFeedConfig({ ...testEnv, SOCIAL_GRAPH_ADDR: addresses.socialGraph, POSTS_ADDR: addresses.posts, ...overrides.feed }),
+  );
   addresses.feed = `127.0.0.1:${feed.port}`;
   const gateway = await startGatewayFor(addresses);
   return {

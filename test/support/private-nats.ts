@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "@fanfare/runtime";
+import { freePort } from "@fanfare/runtime/testing";
 
 const NATS_SERVER = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
 
@@ -46,7 +46,6 @@ export class PrivateNats {
     rmSync(this.storeDir, { recursive: true, force: true });
   }
 }
-
 
 function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {

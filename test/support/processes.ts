@@ -8,7 +8,10 @@ const FEED_MAIN = fileURLToPath(new URL("../../../services/feed/dist/src/main.js
  * A feed replica as a process of its own (same consumers, same Redis as the tests' feed), so a test
  * can kill it with SIGKILL mid-work. Resolves once its gRPC server listens.
  */
-export async function spawnFeedProcess(addresses: { socialGraph: string; posts: string }, env: Record<string, string> = {}): Promise<ChildProcess> {
+export async function spawnFeedProcess(
+  addresses: { socialGraph: string; posts: string },
+  env: Record<string, string> = {},
+): Promise<ChildProcess> {
   const child = spawn(process.execPath, [FEED_MAIN], {
     // LOG_LEVEL info last: the "listening" line is how this knows the replica is up.
     env: { ...process.env, ...testEnv, SOCIAL_GRAPH_ADDR: addresses.socialGraph, POSTS_ADDR: addresses.posts, ...env, LOG_LEVEL: "info" },
@@ -19,12 +22,12 @@ export async function spawnFeedProcess(addresses: { socialGraph: string; posts: 
     const onData = (chunk: Buffer) => {
       seen += chunk.toString();
       if (seen.includes("gRPC server listening")) {
-        child.stdout!.off("data", onData);
-        child.stdout!.resume();
+        child.stdout.off("data", onData);
+        child.stdout.resume();
         resolve();
       }
     };
-    child.stdout!.on("data", onData);
+    child.stdout.on("data", onData);
     child.once("exit", (code) => reject(new Error(`feed process exited with ${code} before listening:\n${seen.slice(-2000)}`)));
   });
   return child;

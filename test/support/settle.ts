@@ -1,5 +1,5 @@
 import { events } from "@fanfare/contracts";
-import { STREAMS, SUBJECTS, type NatsConnection } from "@fanfare/runtime";
+import { type NatsConnection, STREAMS, SUBJECTS } from "@fanfare/runtime/events";
 import pg from "pg";
 import { TEST_DATABASES, testEnv } from "./env.js";
 import type { Committed } from "./workload.js";
@@ -24,7 +24,10 @@ export async function outboxRows(): Promise<number> {
  * Waits until every committed change has left the outboxes and the feed's consumers (events and
  * fan-out chunks) have nothing pending or unacknowledged, several looks in a row.
  */
-export async function waitForIdle(nats: NatsConnection, options: { flush: () => Promise<unknown>; timeoutMs?: number; prefix?: string }): Promise<void> {
+export async function waitForIdle(
+  nats: NatsConnection,
+  options: { flush: () => Promise<unknown>; timeoutMs?: number; prefix?: string },
+): Promise<void> {
   const prefix = options.prefix ?? testEnv.FEED_CONSUMER_PREFIX;
   const jsm = await nats.jetstreamManager();
   const durables: [string, string][] = [
@@ -37,7 +40,11 @@ export async function waitForIdle(nats: NatsConnection, options: { flush: () => 
   while (quietLooks < 3) {
     if (Date.now() > deadline) throw new Error("the mesh did not become idle in time");
     await options.flush();
-    const busy = (await outboxRows()) > 0 || (await Promise.all(durables.map(([stream, durable]) => jsm.consumers.info(stream, durable)))).some((info) => info.num_pending > 0 || info.num_ack_pending > 0);
+    const busy =
+      (await outboxRows()) > 0 ||
+      (await Promise.all(durables.map(([stream, durable]) => jsm.consumers.info(stream, durable)))).some(
+        (info) => info.num_pending > 0 || info.num_ack_pending > 0,
+      );
     quietLooks = busy ? 0 : quietLooks + 1;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

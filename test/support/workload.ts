@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { posts, socialgraph } from "@fanfare/contracts";
-import { createGrpcClient, type PromiseClient } from "@fanfare/runtime";
+import { createGrpcClient, type PromiseClient } from "@fanfare/runtime/grpc";
 
 /** Committed changes by kind: each is exactly one event the outbox must publish. */
 export interface Committed {
@@ -28,7 +28,14 @@ export async function registerUsers(clients: WorkloadClients, count: number, inF
   const ids: string[] = [];
   await runBounded(count, inFlight, async () => {
     const tag = randomUUID().slice(0, 8);
-    const { user } = await clients.graph.registerUser({ firstName: "Нагрузка", secondName: tag, birthdate: "", biography: "", city: "", password: `pw-${tag}` });
+    const { user } = await clients.graph.registerUser({
+      firstName: "Нагрузка",
+      secondName: tag,
+      birthdate: "",
+      biography: "",
+      city: "",
+      password: `pw-${tag}`,
+    });
     ids.push(user!.id);
   });
   return ids;

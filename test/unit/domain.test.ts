@@ -2,7 +2,16 @@ import { status } from "@grpc/grpc-js";
 import { Metadata } from "@grpc/grpc-js";
 import { expect } from "chai";
 import { z } from "zod";
-import { characterLength, ConfigError, ExpiringMap, httpErrorFromGrpc, loadConfig, pageSize, requireText, ServiceError } from "@fanfare/runtime";
+import {
+  characterLength,
+  ConfigError,
+  ExpiringMap,
+  httpErrorFromGrpc,
+  loadConfig,
+  pageSize,
+  requireText,
+  ServiceError,
+} from "@fanfare/runtime";
 
 // Domain modules are imported from the services' build output: pure logic, no I/O.
 import { prefixPattern, validateBirthdate, validateNewUser } from "@fanfare/social-graph/domain/users.js";
@@ -36,12 +45,22 @@ describe("domain rules (pure logic)", () => {
     const today = new Date("2026-11-26T00:00:00Z");
     expect(validateBirthdate("2000-02-29", today)).to.equal("2000-02-29");
     for (const bad of ["2001-02-29", "2000-13-01", "2000-1-1", "01.01.2000", "1899-12-31", "2026-11-27", "2000-01-01T00:00:00Z"]) {
-      expect(invalid(() => validateBirthdate(bad, today)), bad).to.equal(true);
+      expect(
+        invalid(() => validateBirthdate(bad, today)),
+        bad,
+      ).to.equal(true);
     }
   });
 
   it("trims names and keeps the rest of a profile as given", () => {
-    const user = validateNewUser({ firstName: " Анна ", secondName: "Ли", birthdate: null, biography: " bio ", city: " Омск ", password: " p " });
+    const user = validateNewUser({
+      firstName: " Анна ",
+      secondName: "Ли",
+      birthdate: null,
+      biography: " bio ",
+      city: " Омск ",
+      password: " p ",
+    });
     expect(user).to.deep.equal({ firstName: "Анна", secondName: "Ли", birthdate: null, biography: " bio ", city: "Омск", password: " p " });
   });
 
@@ -61,7 +80,9 @@ describe("domain rules (pure logic)", () => {
 
   it("hashes passwords with a random salt and verifies them in constant time", async () => {
     const [first, second] = [await hashPassword("пароль"), await hashPassword("пароль")];
-    expect(first).to.match(/^scrypt\$\d+\$\d+\$\d+\$/).and.not.equal(second);
+    expect(first)
+      .to.match(/^scrypt\$\d+\$\d+\$\d+\$/)
+      .and.not.equal(second);
     expect(await verifyPassword("пароль", first)).to.equal(true);
     expect(await verifyPassword("Пароль", first)).to.equal(false);
     expect(await verifyPassword("пароль", "md5$whatever")).to.equal(false);
@@ -118,8 +139,18 @@ describe("password hashing under load", () => {
     this.timeout(10_000);
     const hasher = new PasswordHasher(1, 2);
     const stored = await hashPassword("pw");
-    const attempts = Array.from({ length: 4 }, () => hasher.verify("pw", stored).then((valid) => ({ valid }), (error: ServiceError) => ({ code: error.code, retryAfter: error.retryAfterSeconds })));
-    expect(await Promise.all(attempts)).to.deep.equal([{ valid: true }, { valid: true }, { valid: true }, { code: status.RESOURCE_EXHAUSTED, retryAfter: 1 }]);
+    const attempts = Array.from({ length: 4 }, () =>
+      hasher.verify("pw", stored).then(
+        (valid) => ({ valid }),
+        (error: ServiceError) => ({ code: error.code, retryAfter: error.retryAfterSeconds }),
+      ),
+    );
+    expect(await Promise.all(attempts)).to.deep.equal([
+      { valid: true },
+      { valid: true },
+      { valid: true },
+      { code: status.RESOURCE_EXHAUSTED, retryAfter: 1 },
+    ]);
     expect(await hasher.verify("pw", stored), "the slot is free again").to.equal(true);
   });
 });

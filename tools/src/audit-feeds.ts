@@ -32,8 +32,11 @@ async function main(): Promise<void> {
 }
 
 function printSummary(report: AuditReport, elapsedMs: number): void {
-  const lines = [`audited ${report.audited} cached timelines in ${(elapsedMs / 1000).toFixed(1)} s: ${report.differing} differ from the databases`];
-  for (const [kind, label] of Object.entries(KIND_LABELS)) lines.push(`  ${String(report.byKind[kind as keyof typeof KIND_LABELS]).padStart(6)}  ${label}`);
+  const lines = [
+    `audited ${report.audited} cached timelines in ${(elapsedMs / 1000).toFixed(1)} s: ${report.differing} differ from the databases`,
+  ];
+  for (const [kind, label] of Object.entries(KIND_LABELS))
+    lines.push(`  ${String(report.byKind[kind as keyof typeof KIND_LABELS]).padStart(6)}  ${label}`);
   for (const drift of report.examples) lines.push(`  e.g. user ${drift.userId}: ${JSON.stringify(drift)}`);
   process.stdout.write(`${lines.join("\n")}\n`);
 }

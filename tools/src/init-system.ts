@@ -53,7 +53,7 @@ function readOptions(): Options {
     maxFriends: whole("max-friends", values["max-friends"], 0),
     maxPosts: whole("max-posts", values["max-posts"], 0),
     seed: values.seed === undefined ? undefined : whole("seed", values.seed, 0),
-    url: values.url!.replace(/\/$/, ""),
+    url: values.url.replace(/\/$/, ""),
   };
 }
 
@@ -102,7 +102,9 @@ function plan(options: Options) {
     return faker.helpers.arrayElements(others, count);
   });
   const posts = people.map(() =>
-    Array.from({ length: faker.number.int({ min: 0, max: options.maxPosts }) }, () => faker.lorem.paragraph({ min: 1, max: 4 }).slice(0, POST_MAX_CHARS)),
+    Array.from({ length: faker.number.int({ min: 0, max: options.maxPosts }) }, () =>
+      faker.lorem.paragraph({ min: 1, max: 4 }).slice(0, POST_MAX_CHARS),
+    ),
   );
   return { people, follows, posts };
 }
@@ -112,14 +114,19 @@ async function main(): Promise<void> {
   const started = Date.now();
   const stats = new Stats();
   const { people, follows, posts } = plan(options);
-  const bars = new cliProgress.MultiBar({ format: "{phase} [{bar}] {value}/{total}", hideCursor: true, noTTYOutput: !process.stdout.isTTY, notTTYSchedule: 2000 }, cliProgress.Presets.shades_classic);
+  const bars = new cliProgress.MultiBar(
+    { format: "{phase} [{bar}] {value}/{total}", hideCursor: true, noTTYOutput: !process.stdout.isTTY, notTTYSchedule: 2000 },
+    cliProgress.Presets.shades_classic,
+  );
 
-  const registered: (Person | undefined)[] = new Array(people.length);
+  const registered = new Array<Person | undefined>(people.length);
   const register = bars.create(people.length, 0, { phase: "register + login" });
   await forEachBounded([...people.keys()], register, stats, async (i) => {
     const profile = people[i]!;
     const { user_id } = (await call(options, "/user/register", { method: "POST", body: profile })) as { user_id: string };
-    const { token } = (await call(options, "/login", { method: "POST", body: { id: user_id, password: profile.password } })) as { token: string };
+    const { token } = (await call(options, "/login", { method: "POST", body: { id: user_id, password: profile.password } })) as {
+      token: string;
+    };
     registered[i] = { id: user_id, token, password: profile.password, name: `${profile.first_name} ${profile.second_name}` };
     // A person who logs in looks at the feed: that makes the timeline cached, so what follows fans out into it.
     await call(options, "/post/feed?offset=0&limit=10", { token });
@@ -129,7 +136,9 @@ async function main(): Promise<void> {
   // Follows and posts interleaved, as people act at once: the concurrent burst the feed must keep right.
   const follow = follows.flatMap((targets, i) => targets.map((j) => ({ kind: "follow" as const, i, j })));
   const write = posts.flatMap((texts, i) => texts.map((text) => ({ kind: "post" as const, i, text })));
-  const actions = faker.helpers.shuffle([...follow, ...write]).filter((action) => registered[action.i] && (action.kind === "post" || registered[action.j]));
+  const actions = faker.helpers
+    .shuffle([...follow, ...write])
+    .filter((action) => registered[action.i] && (action.kind === "post" || registered[action.j]));
   const activity = bars.create(actions.length, 0, { phase: "follows + posts " });
   await forEachBounded(actions, activity, stats, async (action) => {
     if (action.kind === "follow") {
@@ -144,7 +153,9 @@ async function main(): Promise<void> {
 
   await showOneFeed(options, registered, follows, posts);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(`\nsummary: ${stats.counts.users} users, ${stats.counts.friendships} friendships, ${stats.counts.posts} posts, ${stats.errors.length} errors, ${seconds}s`);
+  console.log(
+    `\nsummary: ${stats.counts.users} users, ${stats.counts.friendships} friendships, ${stats.counts.posts} posts, ${stats.errors.length} errors, ${seconds}s`,
+  );
   const sample = registered.find(Boolean);
   if (sample) console.log(`log in as: {"id": "${sample.id}", "password": "${sample.password}"}  (${sample.name})`);
   for (const error of stats.errors.slice(0, 10)) console.error(`error: ${error}`);

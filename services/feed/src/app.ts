@@ -1,27 +1,24 @@
 import { Redis } from "ioredis";
 import { posts, socialgraph } from "@fanfare/contracts";
-import {
-  closeAll,
-  connectNats,
-  createGrpcClient,
-  createLogger,
-  drainNats,
-  serveGrpc,
-  type Logger,
-} from "@fanfare/runtime";
+import { closeAll } from "@fanfare/runtime";
+import { createLogger, type Logger } from "@fanfare/runtime/observability";
+import { createGrpcClient, serveGrpc } from "@fanfare/runtime/grpc";
+import { connectNats, drainNats } from "@fanfare/runtime/events";
 import type { FeedConfig } from "./config.js";
 import { FanoutProgressStore } from "./data-access/fanout-progress.js";
 import { TimelineStore } from "./data-access/timeline-store.js";
 import { CelebrityDirectory } from "./domain/celebrity-directory.js";
 import { FanOut } from "./domain/fan-out.js";
 import { FeedReader } from "./domain/feed-reader.js";
+import { LivePresence } from "./domain/live-presence.js";
 import { Reconciler } from "./domain/reconciler.js";
-import { SourceOfTruth } from "./domain/source-of-truth.js";
 import { TimelineAuditor } from "./domain/timeline-audit.js";
 import { TimelineBuilder } from "./domain/timeline-builder.js";
-import { followCelebrityChanges, jetStreamChunkQueue, startEventConsumers } from "./entry-points/event-consumers.js";
+import { followCelebrityChanges, startEventConsumers } from "./entry-points/event-consumers.js";
 import { feedBinding } from "./entry-points/grpc-handlers.js";
-import { natsLiveNotifier } from "./entry-points/live-notifier.js";
+import { jetStreamChunkQueue } from "./outbound/chunk-queue.js";
+import { natsLiveNotifier } from "./outbound/live-notifier.js";
+import { SourceOfTruth } from "./outbound/source-of-truth.js";
 
 /** Safety net for missed celebrity events: the list is re-read from social-graph this often. */
 const CELEBRITY_REFRESH_MS = 30_000;
@@ -50,11 +47,20 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
   const source = new SourceOfTruth(socialGraph, postsClient);
   const celebrities = new CelebrityDirectory(source, logger);
   const builder = new TimelineBuilder(store, source, config.FEED_MAX_ITEMS);
-  const fanOut = new FanOut(store, source, builder, celebrities, progress, jetStreamChunkQueue(nats, config.FEED_CONSUMER_PREFIX), natsLiveNotifier(nats), {
-    maxItems: config.FEED_MAX_ITEMS,
-    chunkSize: config.FANOUT_CHUNK_SIZE,
-    chunkPauseMs: config.FANOUT_CHUNK_PAUSE_MS,
-  });
+  const fanOut = new FanOut(
+    store,
+    source,
+    builder,
+    celebrities,
+    progress,
+    jetStreamChunkQueue(nats, config.FEED_CONSUMER_PREFIX),
+    natsLiveNotifier(nats),
+    {
+      maxItems: config.FEED_MAX_ITEMS,
+      chunkSize: config.FANOUT_CHUNK_SIZE,
+      chunkPauseMs: config.FANOUT_CHUNK_PAUSE_MS,
+    },
+  );
   const reader = new FeedReader(store, builder, source, celebrities);
   const reconciler = new Reconciler(store, new TimelineAuditor(store, source, config.FEED_MAX_ITEMS), builder, logger);
 
@@ -69,7 +75,7 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
     logger,
   });
   const resync = config.FEED_SYNC_INTERVAL_MS > 0 ? reconciler.start(config.FEED_SYNC_INTERVAL_MS, config.FEED_SYNC_RATE) : undefined;
-  const grpc = await serveGrpc([feedBinding(reader, progress, store)], config, logger);
+  const grpc = await serveGrpc([feedBinding(reader, progress, new LivePresence(store))], config, logger);
 
   return {
     port: grpc.port,

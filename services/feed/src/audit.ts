@@ -1,10 +1,10 @@
 import { Redis } from "ioredis";
 import { posts, socialgraph } from "@fanfare/contracts";
-import { createGrpcClient } from "@fanfare/runtime";
+import { createGrpcClient } from "@fanfare/runtime/grpc";
 import type { FeedConfig } from "./config.js";
 import { TimelineStore } from "./data-access/timeline-store.js";
-import { SourceOfTruth } from "./domain/source-of-truth.js";
 import { TimelineAuditor } from "./domain/timeline-audit.js";
+import { SourceOfTruth } from "./outbound/source-of-truth.js";
 
 export interface FeedAudit {
   auditor: TimelineAuditor;

@@ -7,12 +7,19 @@ export const feedEnv = {
   GRPC_PORT: env.port(15053),
   SOCIAL_GRAPH_ADDR: env.grpcAddress().default("127.0.0.1:15051"),
   POSTS_ADDR: env.grpcAddress().default("127.0.0.1:15052"),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").default("redis://127.0.0.1:6379"),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "must be a redis:// URL")
+    .default("redis://127.0.0.1:6379"),
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
   /** Post ids kept per timeline; the original system kept 1000. */
   FEED_MAX_ITEMS: env.positiveInt(1000),
   /** How often a reconciler pass over every cached timeline starts; 0 turns it off. */
-  FEED_SYNC_INTERVAL_MS: z.coerce.number().int().min(0).default(5 * 60_000),
+  FEED_SYNC_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(5 * 60_000),
   /**
    * Timelines a reconciler pass audits per second (two index-only reads on the leaders each). 50/s
    * covers 15K cached timelines per 5-minute interval; a larger cache is covered every N / 50 s.
@@ -21,7 +28,10 @@ export const feedEnv = {
   /** A timeline not read for this long is dropped and skipped by fan-out; the next read rebuilds it. */
   FEED_ACTIVE_DAYS: env.positiveInt(30),
   /** JetStream durable consumer names start with this; replicas of one deployment share them. */
-  FEED_CONSUMER_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default("feed"),
+  FEED_CONSUMER_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default("feed"),
   /** Events handled at once by one replica. */
   FEED_EVENT_CONCURRENCY: env.positiveInt(16),
   /**

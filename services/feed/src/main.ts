@@ -1,5 +1,10 @@
-import { createLogger, runMain } from "@fanfare/runtime";
+import { runMain } from "@fanfare/runtime";
+import { createLogger } from "@fanfare/runtime/observability";
 import { startFeed } from "./app.js";
 import { loadFeedConfig } from "./config.js";
 
-runMain("feed", () => startFeed(loadFeedConfig()), () => createLogger("feed"));
+runMain(
+  "feed",
+  () => startFeed(loadFeedConfig()),
+  () => createLogger("feed"),
+);

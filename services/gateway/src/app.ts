@@ -2,22 +2,21 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express, { type Express, type RequestHandler } from "express";
 import { feed, health, posts, socialgraph } from "@fanfare/contracts";
+import { closeAll } from "@fanfare/runtime";
 import {
-  closeAll,
-  connectNats,
   counter,
-  createGrpcClient,
   createLogger,
-  drainNats,
   histogram,
   LATENCY_BUCKETS,
+  type Logger,
   newRequestId,
   REQUEST_ID_KEY,
+  type RequestContext,
   runWithRequestContext,
   sanitizeRequestId,
-  type Logger,
-  type RequestContext,
-} from "@fanfare/runtime";
+} from "@fanfare/runtime/observability";
+import { createGrpcClient } from "@fanfare/runtime/grpc";
+import { connectNats, drainNats } from "@fanfare/runtime/events";
 import { Tokens } from "./auth.js";
 import type { GatewayConfig } from "./config.js";
 import { errorHandler, notFoundRoute } from "./http/problems.js";
@@ -33,7 +32,13 @@ const API_PREFIXES = ["/", "/api/v1", "/api/v2"];
 const httpRequests = counter("http_requests_total", "HTTP requests answered, by route and status", ["route", "status"]);
 const httpDuration = histogram("http_request_duration_seconds", "HTTP request latency", ["route"], LATENCY_BUCKETS);
 
-export function createApp(options: { downstreams: Downstreams; health: Record<string, ReturnType<typeof healthClient>>; tokens: Tokens; bodyLimitBytes: number; logger: Logger }): Express {
+export function createApp(options: {
+  downstreams: Downstreams;
+  health: Record<string, ReturnType<typeof healthClient>>;
+  tokens: Tokens;
+  bodyLimitBytes: number;
+  logger: Logger;
+}): Express {
   const app = express();
   const recentWrites = new RecentWrites();
   app.disable("x-powered-by");
@@ -63,7 +68,8 @@ function requestContext(recentWrites: RecentWrites): RequestHandler {
     const stopTimer = httpDuration.startTimer();
     res.on("finish", () => {
       if (context.userId && context.writtenLsn) recentWrites.remember(context.userId, context.writtenLsn);
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
+      const routePath = (req.route as { path?: string } | undefined)?.path;
+      const route = routePath ? `${req.baseUrl}${routePath}` : "unmatched";
       stopTimer({ route });
       httpRequests.inc({ route, status: String(res.statusCode) });
     });
@@ -115,7 +121,11 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
           { name: "websockets", close: () => liveFeed.close() },
           { name: "http", close: () => closeHttpServer(server, config.SHUTDOWN_DEADLINE_MS) },
           { name: "nats", close: () => drainNats(nats) },
-          { name: "clients", close: () => [...Object.values(downstreams), ...Object.values(healthClients)].forEach((c) => c.close()) },
+          {
+            name: "clients",
+            close: () =>
+              [downstreams.socialGraph, downstreams.posts, downstreams.feed, ...Object.values(healthClients)].forEach((c) => c.close()),
+          },
         ],
         logger,
       ),

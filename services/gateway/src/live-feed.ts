@@ -3,7 +3,9 @@ import type { Duplex } from "node:stream";
 import type { NatsConnection, Subscription } from "nats";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { feed } from "@fanfare/contracts";
-import { counter, gauge, liveFeedSubject, newRequestId, type Logger, type PromiseClient } from "@fanfare/runtime";
+import { counter, gauge, type Logger, newRequestId } from "@fanfare/runtime/observability";
+import type { PromiseClient } from "@fanfare/runtime/grpc";
+import { liveFeedSubject } from "@fanfare/runtime/events";
 import { InvalidToken, type Tokens } from "./auth.js";
 
 /** The AsyncAPI channel, under every API prefix. */
@@ -40,22 +42,24 @@ export function attachLiveFeed(server: Server, options: Options): { close: () =>
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? "/", "http://gateway");
     if (!CHANNEL.test(url.pathname)) return refuse(socket, 404, "no WebSocket channel here; use /post/feed/posted");
-    authenticateUpgrade(req, url, options.tokens).then(
-      async (userId) => {
-        await users.expect(userId);
-        let opened = false;
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          opened = true;
-          users.attach(userId, ws);
-        });
-        // ws answers a malformed upgrade, or drops a socket that closed meanwhile, without calling back.
-        if (!opened) users.release(userId);
-      },
-      () => refuse(socket, 401, "a valid bearer token is required (Authorization header or ?token=)"),
-    ).catch((error: unknown) => {
-      options.logger.error({ err: error }, "live feed upgrade failed");
-      socket.destroy();
-    });
+    authenticateUpgrade(req, url, options.tokens)
+      .then(
+        async (userId) => {
+          await users.expect(userId);
+          let opened = false;
+          wss.handleUpgrade(req, socket, head, (ws) => {
+            opened = true;
+            users.attach(userId, ws);
+          });
+          // ws answers a malformed upgrade, or drops a socket that closed meanwhile, without calling back.
+          if (!opened) users.release(userId);
+        },
+        () => refuse(socket, 401, "a valid bearer token is required (Authorization header or ?token=)"),
+      )
+      .catch((error: unknown) => {
+        options.logger.error({ err: error }, "live feed upgrade failed");
+        socket.destroy();
+      });
   });
 
   const heartbeat = setInterval(() => {
@@ -178,7 +182,10 @@ class ConnectedUsers {
     try {
       return (await this.options.feed.markConnected({ userIds })).validForMs;
     } catch (error) {
-      this.options.logger.warn({ err: error, users: userIds.length }, "could not mark users connected; live pushes may pause until the next renewal");
+      this.options.logger.warn(
+        { err: error, users: userIds.length },
+        "could not mark users connected; live pushes may pause until the next renewal",
+      );
       return undefined;
     }
   }
@@ -192,7 +199,8 @@ class ConnectedUsers {
   private async renew(): Promise<void> {
     const userIds = [...this.users.keys()];
     let validForMs: number | undefined;
-    for (let i = 0; i < userIds.length; i += RENEW_BATCH) validForMs = (await this.markConnected(userIds.slice(i, i + RENEW_BATCH))) ?? validForMs;
+    for (let i = 0; i < userIds.length; i += RENEW_BATCH)
+      validForMs = (await this.markConnected(userIds.slice(i, i + RENEW_BATCH))) ?? validForMs;
     // A third of the mark's life: one failed renewal still leaves time for the next.
     this.scheduleRenewal(validForMs ? Math.floor(validForMs / 3) : FIRST_RENEW_MS);
   }
@@ -208,5 +216,7 @@ async function authenticateUpgrade(req: IncomingMessage, url: URL, tokens: Token
 function refuse(socket: Duplex, status: 401 | 404, message: string): void {
   const body = JSON.stringify({ message, request_id: newRequestId(), code: status });
   const reason = status === 401 ? "Unauthorized" : "Not Found";
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { FEED_PAGING } from "./routes/api.js";
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const SPEC_PATH = new URL("../../openapi/otus-openapi-1.2.0.json", import.meta.url);
 
@@ -21,7 +21,9 @@ export function buildOpenApiSpec(): Json {
     type: "boolean",
     description: "True when the user has at least CELEBRITY_THRESHOLD followers",
   };
-  spec.paths["/friend/add/{user_id}"] = { put: { ...spec.paths["/friend/set/{user_id}"].put, description: "Alias of PUT /friend/set/{user_id}" } };
+  spec.paths["/friend/add/{user_id}"] = {
+    put: { ...spec.paths["/friend/set/{user_id}"].put, description: "Alias of PUT /friend/set/{user_id}" },
+  };
 
   const feedParameters = spec.paths["/post/feed"].get.parameters as Json[];
   // Still `number`, as the course types them (generated clients send 10.0 or 1e1): whole values only.
@@ -66,7 +68,9 @@ function describeProblemBodies(spec: Json): void {
   const content = { "application/json": { schema: { $ref: "#/components/schemas/Problem" } } };
   const responses = [
     ...Object.entries(spec.components.responses as Json),
-    ...Object.values(spec.paths as Json).flatMap((item) => Object.values(item as Json).flatMap((operation) => Object.entries((operation as Json).responses as Json))),
+    ...Object.values(spec.paths as Json).flatMap((item) =>
+      Object.values(item as Json).flatMap((operation) => Object.entries((operation as Json).responses as Json)),
+    ),
   ];
   for (const [status, response] of responses) if (/^4\d\d$/.test(status) && !response.$ref) response.content ??= content;
 }
@@ -77,7 +81,12 @@ function describeOperations(spec: Json): void {
   spec.paths["/healthz"] = {
     get: {
       description: "Liveness: the gateway process is up",
-      responses: { "200": { description: "alive", content: json({ type: "object", required: ["status"], properties: { status: { type: "string", enum: ["ok"] } } }) } },
+      responses: {
+        "200": {
+          description: "alive",
+          content: json({ type: "object", required: ["status"], properties: { status: { type: "string", enum: ["ok"] } } }),
+        },
+      },
     },
   };
   const readiness = {

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
-import { startPgService, STREAMS, type PgServiceConfig, type RunningPgService } from "@fanfare/runtime";
+import { type PgServiceConfig, type RunningPgService, startPgService } from "@fanfare/runtime/postgres";
+import { STREAMS } from "@fanfare/runtime/events";
 import { PostsRepository } from "./data-access/posts-repository.js";
 import { Posts } from "./domain/posts.js";
 import { postsBinding } from "./entry-points/grpc-handlers.js";

@@ -1,4 +1,5 @@
-import { loadConfig, pgServiceEnv, type PgServiceConfig } from "@fanfare/runtime";
+import { loadConfig } from "@fanfare/runtime";
+import { type PgServiceConfig, pgServiceEnv } from "@fanfare/runtime/postgres";
 
 export const postsEnv = pgServiceEnv({ database: "posts", grpcPort: 15052 });
 

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
-import { startPgService, STREAMS, type RunningPgService } from "@fanfare/runtime";
+import { type RunningPgService, startPgService } from "@fanfare/runtime/postgres";
+import { STREAMS } from "@fanfare/runtime/events";
 import type { SocialGraphConfig } from "./config.js";
 import { FriendshipsRepository } from "./data-access/friendships-repository.js";
 import { LoginFailuresRepository } from "./data-access/login-failures-repository.js";
@@ -24,10 +25,11 @@ export function startSocialGraph(config: SocialGraphConfig): Promise<RunningPgSe
       socialGraphBinding(
         new SocialGraph(
           new UsersRepository(database),
-          new FriendshipsRepository(database, celebrityRule),
+          new FriendshipsRepository(database),
           new LoginFailuresRepository(database, config.LOGIN_FAILURE_WINDOW_SECONDS),
           hasher,
           loginLimits,
+          celebrityRule,
         ),
       ),
     ],

@@ -1,4 +1,5 @@
-import { env, loadConfig, pgServiceEnv } from "@fanfare/runtime";
+import { env, loadConfig } from "@fanfare/runtime";
+import { pgServiceEnv } from "@fanfare/runtime/postgres";
 import { z } from "zod";
 
 export const socialGraphEnv = {

@@ -1,5 +1,10 @@
-import { createLogger, runMain } from "@fanfare/runtime";
+import { runMain } from "@fanfare/runtime";
+import { createLogger } from "@fanfare/runtime/observability";
 import { startSocialGraph } from "./app.js";
 import { loadSocialGraphConfig } from "./config.js";
 
-runMain("social-graph", () => startSocialGraph(loadSocialGraphConfig()), () => createLogger("social-graph"));
+runMain(
+  "social-graph",
+  () => startSocialGraph(loadSocialGraphConfig()),
+  () => createLogger("social-graph"),
+);

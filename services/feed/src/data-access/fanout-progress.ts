@@ -26,7 +26,14 @@ if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[1]) then redis.call('HSETNX', K
 return 1`;
 
 interface ProgressRedis extends Redis {
-  fanoutChunkDone(progressKey: string, doneKey: string, index: number, written: number, now: number, ttl: number): Promise<[number, number, number]>;
+  fanoutChunkDone(
+    progressKey: string,
+    doneKey: string,
+    index: number,
+    written: number,
+    now: number,
+    ttl: number,
+  ): Promise<[number, number, number]>;
   fanoutPlanned(progressKey: string, doneKey: string, total: number, now: number, ttl: number): Promise<number>;
 }
 
@@ -55,7 +62,13 @@ export class FanoutProgressStore {
   }
 
   async planned(postId: string, chunks: number): Promise<void> {
-    await this.redis.fanoutPlanned(redisKeys.fanoutProgress(postId), redisKeys.fanoutChunksDone(postId), chunks, Date.now(), PROGRESS_TTL_SECONDS);
+    await this.redis.fanoutPlanned(
+      redisKeys.fanoutProgress(postId),
+      redisKeys.fanoutChunksDone(postId),
+      chunks,
+      Date.now(),
+      PROGRESS_TTL_SECONDS,
+    );
   }
 
   /** Records a landed chunk; `firstTime` is false for a redelivery, `finished` when it was the last. */
@@ -72,7 +85,10 @@ export class FanoutProgressStore {
   }
 
   async progress(postId: string): Promise<FanoutProgress> {
-    const [fields, done] = await Promise.all([this.redis.hgetall(redisKeys.fanoutProgress(postId)), this.redis.scard(redisKeys.fanoutChunksDone(postId))]);
+    const [fields, done] = await Promise.all([
+      this.redis.hgetall(redisKeys.fanoutProgress(postId)),
+      this.redis.scard(redisKeys.fanoutChunksDone(postId)),
+    ]);
     const total = Number(fields.total ?? 0);
     const finished = Number(fields.finished ?? 0);
     return {

@@ -1,10 +1,18 @@
 import calculateSlot from "cluster-key-slot";
 import type { ChainableCommander, Redis } from "ioredis";
 import { posts } from "@fanfare/contracts";
-import type { Logger } from "@fanfare/runtime";
+import type { Logger } from "@fanfare/runtime/observability";
 import { fromBinaryId, HISTORY_CUT, HISTORY_END, toBinaryId } from "./post-ids.js";
 import { redisKeys, userIdOfTimelineKey } from "./redis-keys.js";
-import { ADD_SCRIPT, CACHE_POST_SCRIPT, CLAIM_SCRIPT, COMMIT_SCRIPT, DROP_SCRIPT, REMOVE_SCRIPT, RESTART_SCRIPT } from "./timeline-scripts.js";
+import {
+  ADD_SCRIPT,
+  CACHE_POST_SCRIPT,
+  CLAIM_SCRIPT,
+  COMMIT_SCRIPT,
+  DROP_SCRIPT,
+  REMOVE_SCRIPT,
+  RESTART_SCRIPT,
+} from "./timeline-scripts.js";
 
 type Post = posts.Post;
 
@@ -106,7 +114,10 @@ export class TimelineStore {
         await this.redis.config("SET", name, String(minimum));
         logger.info({ setting: name, from: Number(value), to: minimum }, "raised Redis setting for compact timelines");
       } catch (error) {
-        logger.warn({ err: error, setting: name, minimum }, `cannot check or set ${name}; timelines may use ~7x more memory. Set ${name} >= ${minimum} in redis.conf`);
+        logger.warn(
+          { err: error, setting: name, minimum },
+          `cannot check or set ${name}; timelines may use ~7x more memory. Set ${name} >= ${minimum} in redis.conf`,
+        );
       }
     }
   }
@@ -197,7 +208,15 @@ export class TimelineStore {
         redisKeys.connected(userId),
         redisKeys.livePushed(userId),
       ]);
-      const [results, push] = await this.redis.timelinesAdd(keys.length, ...keys, this.maxItems, authorId, PUSHED_KEPT, PUSHED_TTL_MS, ...members);
+      const [results, push] = await this.redis.timelinesAdd(
+        keys.length,
+        ...keys,
+        this.maxItems,
+        authorId,
+        PUSHED_KEPT,
+        PUSHED_TTL_MS,
+        ...members,
+      );
       batch.forEach((userId, i) => outcomes.set(userId, { outcome: addOutcome(results[i]!), push: push[i] === 1 }));
     }
     return userIds.map((userId) => outcomes.get(userId)!);
@@ -234,7 +253,8 @@ export class TimelineStore {
       else groups.set(slot, [userId]);
     }
     const batches: string[][] = [];
-    for (const group of groups.values()) for (let i = 0; i < group.length; i += TIMELINES_PER_SCRIPT) batches.push(group.slice(i, i + TIMELINES_PER_SCRIPT));
+    for (const group of groups.values())
+      for (let i = 0; i < group.length; i += TIMELINES_PER_SCRIPT) batches.push(group.slice(i, i + TIMELINES_PER_SCRIPT));
     return batches;
   }
 
@@ -266,7 +286,14 @@ export class TimelineStore {
 
   /** Starts a rebuild of the user's timeline under `token` (see CLAIM_SCRIPT for the outcomes). */
   claimRebuild(userId: string, token: string, ttlMs: number, mode: ClaimMode): Promise<ClaimOutcome> {
-    return this.redis.claimRebuild(redisKeys.timeline(userId), redisKeys.rebuildLock(userId), redisKeys.rebuildPending(userId), token, ttlMs, mode);
+    return this.redis.claimRebuild(
+      redisKeys.timeline(userId),
+      redisKeys.rebuildLock(userId),
+      redisKeys.rebuildPending(userId),
+      token,
+      ttlMs,
+      mode,
+    );
   }
 
   /** Before reading the databases again; false when the lock expired or was taken over. */
@@ -299,7 +326,13 @@ export class TimelineStore {
 
   /** Gives a rebuild up: drops the timeline and friend set (the next read builds them), and the lock if still ours. */
   async dropTimeline(userId: string, token: string): Promise<void> {
-    await this.redis.dropTimeline(redisKeys.timeline(userId), redisKeys.friends(userId), redisKeys.rebuildLock(userId), redisKeys.rebuildPending(userId), token);
+    await this.redis.dropTimeline(
+      redisKeys.timeline(userId),
+      redisKeys.friends(userId),
+      redisKeys.rebuildLock(userId),
+      redisKeys.rebuildPending(userId),
+      token,
+    );
   }
 
   async isRebuildLocked(userId: string): Promise<boolean> {

@@ -1,5 +1,5 @@
-import type { Logger } from "@fanfare/runtime";
-import type { SourceOfTruth } from "./source-of-truth.js";
+import type { Logger } from "@fanfare/runtime/observability";
+import type { Truth } from "./ports.js";
 
 /**
  * How long a former celebrity's recent posts are still merged at read time: long enough for the
@@ -18,7 +18,7 @@ export class CelebrityDirectory {
   private readonly demotedUntil = new Map<string, number>();
 
   constructor(
-    private readonly source: SourceOfTruth,
+    private readonly source: Truth,
     private readonly logger: Logger,
   ) {}
 

@@ -1,9 +1,7 @@
 import type { events, posts } from "@fanfare/contracts";
-import type { FanoutProgressStore } from "../data-access/fanout-progress.js";
-import type { TimelineStore } from "../data-access/timeline-store.js";
 import type { CelebrityDirectory } from "./celebrity-directory.js";
 import { celebrityFanoutDuration, chunksLanded, chunksPublished, deliveryLatency, livePushes, timelineWrites } from "./feed-metrics.js";
-import type { SourceOfTruth } from "./source-of-truth.js";
+import type { ChunkQueue, FanoutProgressLog, LiveNotifier, TimelineCache, Truth } from "./ports.js";
 import type { TimelineBuilder } from "./timeline-builder.js";
 
 /** Followers per page read from social-graph (direct fan-out). */
@@ -14,14 +12,6 @@ const FOLLOWER_PAGE = 1_000;
  * chunk's 5000 live messages published in one loop held it for milliseconds; between steps it yields.
  */
 const DELIVERY_BATCH = 250;
-
-/** Tells connected clients that a post of someone they follow arrived (plain NATS, fire and forget). */
-export interface LiveNotifier {
-  postLanded(userIds: string[], post: posts.Post): void;
-}
-
-/** Queues one chunk of a celebrity fan-out on the work queue (idempotent per post and chunk). */
-export type ChunkQueue = (job: events.FanoutChunk) => Promise<void>;
 
 export interface FanOutSettings {
   maxItems: number;
@@ -36,11 +26,11 @@ export interface FanOutSettings {
  */
 export class FanOut {
   constructor(
-    private readonly store: TimelineStore,
-    private readonly source: SourceOfTruth,
+    private readonly store: TimelineCache,
+    private readonly source: Truth,
     private readonly builder: TimelineBuilder,
     private readonly celebrities: CelebrityDirectory,
-    private readonly progress: FanoutProgressStore,
+    private readonly progress: FanoutProgressLog,
     private readonly queueChunk: ChunkQueue,
     private readonly live: LiveNotifier,
     private readonly settings: FanOutSettings,
@@ -56,7 +46,11 @@ export class FanOut {
     if (!alive) return; // Deleted before its creation was handled: nobody is to see it.
     if (this.celebrities.isCelebrity(event.authorUserId)) return this.planChunks(post);
     const landed: string[] = [];
-    await this.forEachFollowerPage(event.authorUserId, FOLLOWER_PAGE, async (followers) => void landed.push(...(await this.deliver(followers, post))));
+    await this.forEachFollowerPage(
+      event.authorUserId,
+      FOLLOWER_PAGE,
+      async (followers) => void landed.push(...(await this.deliver(followers, post))),
+    );
     await this.undoIfDeletedMeanwhile(post, landed);
     if (event.createdAt) deliveryLatency.observe((Date.now() - event.createdAt.getTime()) / 1000);
   }
@@ -97,7 +91,9 @@ export class FanOut {
     await this.store.markDeleted(event.postId);
     await this.store.removeCelebrityPost(event.authorUserId, event.postId);
     if (this.celebrities.isCelebrity(event.authorUserId)) return;
-    await this.forEachFollowerPage(event.authorUserId, FOLLOWER_PAGE, (followers) => this.builder.removeAndRefill(followers, [event.postId]));
+    await this.forEachFollowerPage(event.authorUserId, FOLLOWER_PAGE, (followers) =>
+      this.builder.removeAndRefill(followers, [event.postId]),
+    );
   }
 
   /**
@@ -130,9 +126,15 @@ export class FanOut {
     await this.progress.started(post.id);
     let chunkIndex = 0;
     let after = "";
-    for (let done = false; !done; ) {
+    for (let done = false; !done;) {
       const page = await this.source.followerChunkBounds(post.authorUserId, after, this.settings.chunkSize);
-      const jobs = page.bounds.map((lastFollowerId, i) => ({ postId: post.id, authorUserId: post.authorUserId, chunkIndex: chunkIndex + i, afterFollowerId: i === 0 ? after : page.bounds[i - 1]!, lastFollowerId }));
+      const jobs = page.bounds.map((lastFollowerId, i) => ({
+        postId: post.id,
+        authorUserId: post.authorUserId,
+        chunkIndex: chunkIndex + i,
+        afterFollowerId: i === 0 ? after : page.bounds[i - 1]!,
+        lastFollowerId,
+      }));
       await Promise.all(jobs.map((job) => this.queueChunk(job)));
       chunksPublished.inc(jobs.length);
       chunkIndex += jobs.length;

@@ -1,9 +1,9 @@
 import { feed, type posts } from "@fanfare/contracts";
 import { invalidArgument } from "@fanfare/runtime";
-import type { TimelinePage, TimelineStore } from "../data-access/timeline-store.js";
+import type { TimelinePage } from "../data-access/timeline-store.js";
+import type { TimelineCache, Truth } from "./ports.js";
 import type { CelebrityDirectory } from "./celebrity-directory.js";
 import { cacheLookups, mergeHits, postCacheMisses } from "./feed-metrics.js";
-import type { SourceOfTruth } from "./source-of-truth.js";
 import type { TimelineBuilder } from "./timeline-builder.js";
 
 /** The paging bounds of GetFeed, as feed.proto states them. */
@@ -15,7 +15,8 @@ const MAX_READ_ATTEMPTS = 3;
 type Post = posts.Post;
 
 export function validatePage(offset: number, limit: number): void {
-  if (!Number.isInteger(offset) || offset < 0 || offset > MAX_OFFSET) throw invalidArgument(`offset must be an integer from 0 to ${MAX_OFFSET}`);
+  if (!Number.isInteger(offset) || offset < 0 || offset > MAX_OFFSET)
+    throw invalidArgument(`offset must be an integer from 0 to ${MAX_OFFSET}`);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw invalidArgument(`limit must be an integer from 1 to ${MAX_LIMIT}`);
 }
 
@@ -36,9 +37,9 @@ interface CachedWindow {
  */
 export class FeedReader {
   constructor(
-    private readonly store: TimelineStore,
+    private readonly store: TimelineCache,
     private readonly builder: TimelineBuilder,
-    private readonly source: SourceOfTruth,
+    private readonly source: Truth,
     private readonly celebrities: CelebrityDirectory,
   ) {}
 
@@ -82,7 +83,9 @@ export class FeedReader {
     const oldest = page.postIds.at(-1);
     const reachesEnd = page.postIds.length < count;
     const mergeable = (id: string) => page.historyEnds || !reachesEnd || (oldest !== undefined && id > oldest);
-    const merged = [...new Set([...page.postIds, ...recent.flat().filter(mergeable)])].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)).slice(0, count);
+    const merged = [...new Set([...page.postIds, ...recent.flat().filter(mergeable)])]
+      .sort((a, b) => (a < b ? 1 : a > b ? -1 : 0))
+      .slice(0, count);
     mergeHits.inc(merged.filter((id) => !inTimeline.has(id)).length);
     return merged;
   }

@@ -1,5 +1,5 @@
-import type { Logger } from "@fanfare/runtime";
-import type { TimelineStore } from "../data-access/timeline-store.js";
+import type { Logger } from "@fanfare/runtime/observability";
+import type { TimelineCache } from "./ports.js";
 import { resyncFixes } from "./feed-metrics.js";
 import type { TimelineAuditor } from "./timeline-audit.js";
 import type { TimelineBuilder } from "./timeline-builder.js";
@@ -20,7 +20,7 @@ export class Reconciler {
   private stopping = false;
 
   constructor(
-    private readonly store: TimelineStore,
+    private readonly store: TimelineCache,
     private readonly auditor: TimelineAuditor,
     private readonly builder: TimelineBuilder,
     private readonly logger: Logger,
@@ -31,7 +31,7 @@ export class Reconciler {
     const started = Date.now();
     let visited = 0;
     let fixed = 0;
-    for (let cursor = "0"; ; ) {
+    for (let cursor = "0"; ;) {
       const step = await this.store.scanTimelines(cursor, SCAN_COUNT);
       for (const userId of step.userIds) {
         if (this.stopping) return fixed;

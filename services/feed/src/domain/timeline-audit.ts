@@ -1,5 +1,4 @@
-import type { TimelineStore } from "../data-access/timeline-store.js";
-import type { SourceOfTruth } from "./source-of-truth.js";
+import type { TimelineCache, Truth } from "./ports.js";
 
 /** How one cached timeline differs from the databases; every list empty means it is right. */
 export interface TimelineDrift {
@@ -41,8 +40,8 @@ const EXAMPLES_KEPT = 5;
  */
 export class TimelineAuditor {
   constructor(
-    private readonly store: TimelineStore,
-    private readonly source: SourceOfTruth,
+    private readonly store: TimelineCache,
+    private readonly source: Truth,
     private readonly maxItems: number,
   ) {}
 
@@ -62,7 +61,12 @@ export class TimelineAuditor {
 
   /** Audits the given users' cached timelines, or every cached timeline when none are given. */
   async auditAll(userIds?: string[]): Promise<AuditReport> {
-    const report: AuditReport = { audited: 0, differing: 0, byKind: Object.fromEntries(DRIFT_KINDS.map((kind) => [kind, 0])) as Record<DriftKind, number>, examples: [] };
+    const report: AuditReport = {
+      audited: 0,
+      differing: 0,
+      byKind: Object.fromEntries(DRIFT_KINDS.map((kind) => [kind, 0])) as Record<DriftKind, number>,
+      examples: [],
+    };
     const record = async (userId: string) => {
       if (!(await this.store.timelineExists(userId))) return;
       report.audited++;
@@ -74,7 +78,7 @@ export class TimelineAuditor {
     };
     if (userIds) await inParallel(userIds, AUDIT_CONCURRENCY, record);
     else
-      for (let cursor = "0"; ; ) {
+      for (let cursor = "0"; ;) {
         const step = await this.store.scanTimelines(cursor, SCAN_COUNT);
         await inParallel(step.userIds, AUDIT_CONCURRENCY, record);
         cursor = step.cursor;
@@ -85,10 +89,17 @@ export class TimelineAuditor {
 }
 
 /** Pure comparison of a cached timeline with the truth; post ids are UUID v7, so string order is time order. */
-export function compareTimeline(userId: string, truth: { posts: string[]; friends: string[] }, cached: { posts: string[]; friends: string[] }): TimelineDrift {
+export function compareTimeline(
+  userId: string,
+  truth: { posts: string[]; friends: string[] },
+  cached: { posts: string[]; friends: string[] },
+): TimelineDrift {
   const cachedPosts = new Set(cached.posts);
   const truthPosts = new Set(truth.posts);
-  const oldestCached = cached.posts.reduce<string | undefined>((oldest, id) => (oldest === undefined || id < oldest ? id : oldest), undefined);
+  const oldestCached = cached.posts.reduce<string | undefined>(
+    (oldest, id) => (oldest === undefined || id < oldest ? id : oldest),
+    undefined,
+  );
   const missing = truth.posts.filter((id) => !cachedPosts.has(id));
   return {
     userId,

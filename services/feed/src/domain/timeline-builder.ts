@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type { ClaimMode, TimelineStore } from "../data-access/timeline-store.js";
+import type { ClaimMode } from "../data-access/timeline-store.js";
+import type { TimelineCache, Truth } from "./ports.js";
 import { rebuildRetries, rebuilds } from "./feed-metrics.js";
-import type { SourceOfTruth } from "./source-of-truth.js";
 
 /** A rebuild holds the lock at most this long; a replica that died mid-rebuild frees it by expiry. */
 const REBUILD_LOCK_MS = 10_000;
@@ -29,8 +29,8 @@ export class TimelineBuilder {
   private readonly inProcess = new Map<string, Promise<boolean>>();
 
   constructor(
-    private readonly store: TimelineStore,
-    private readonly source: SourceOfTruth,
+    private readonly store: TimelineCache,
+    private readonly source: Truth,
     private readonly maxItems: number,
   ) {}
 
@@ -61,7 +61,8 @@ export class TimelineBuilder {
   /** Removes posts from cached timelines and refills those that fell below the window's depth. */
   async removeAndRefill(userIds: string[], postIds: string[]): Promise<void> {
     const short = await this.store.removeFromTimelines(userIds, postIds);
-    for (let i = 0; i < short.length; i += REFILL_CONCURRENCY) await Promise.all(short.slice(i, i + REFILL_CONCURRENCY).map((userId) => this.refresh(userId)));
+    for (let i = 0; i < short.length; i += REFILL_CONCURRENCY)
+      await Promise.all(short.slice(i, i + REFILL_CONCURRENCY).map((userId) => this.refresh(userId)));
   }
 
   private async buildIfMissing(userId: string): Promise<boolean> {

@@ -1,8 +1,10 @@
 import type { JsMsg, NatsConnection } from "nats";
 import { events } from "@fanfare/contracts";
-import { fanoutChunkSubject, isUuid, PoisonMessage, startDurableConsumer, STREAMS, SUBJECTS, type Logger, type RunningConsumer } from "@fanfare/runtime";
+import { isUuid } from "@fanfare/runtime";
+import type { Logger } from "@fanfare/runtime/observability";
+import { fanoutChunkSubject, PoisonMessage, type RunningConsumer, startDurableConsumer, STREAMS, SUBJECTS } from "@fanfare/runtime/events";
 import type { CelebrityDirectory } from "../domain/celebrity-directory.js";
-import type { ChunkQueue, FanOut } from "../domain/fan-out.js";
+import type { FanOut } from "../domain/fan-out.js";
 
 /** A worker that died holding an event gives it up after this; a live one extends it while working. */
 const ACK_WAIT_MS = 10_000;
@@ -32,8 +34,20 @@ export async function startEventConsumers(fanOut: FanOut, settings: ConsumerSett
     logger: settings.logger,
   };
   return Promise.all([
-    startDurableConsumer({ ...common, stream: STREAMS.posts, durable: `${settings.prefix}-posts`, filterSubject: "posts.>", handle: (message) => handlePostEvent(fanOut, message) }),
-    startDurableConsumer({ ...common, stream: STREAMS.graph, durable: `${settings.prefix}-graph`, filterSubject: "graph.>", handle: (message) => handleGraphEvent(fanOut, message) }),
+    startDurableConsumer({
+      ...common,
+      stream: STREAMS.posts,
+      durable: `${settings.prefix}-posts`,
+      filterSubject: "posts.>",
+      handle: (message) => handlePostEvent(fanOut, message),
+    }),
+    startDurableConsumer({
+      ...common,
+      stream: STREAMS.graph,
+      durable: `${settings.prefix}-graph`,
+      filterSubject: "graph.>",
+      handle: (message) => handleGraphEvent(fanOut, message),
+    }),
     startDurableConsumer({
       ...common,
       stream: STREAMS.fanout,
@@ -45,19 +59,10 @@ export async function startEventConsumers(fanOut: FanOut, settings: ConsumerSett
       ackWaitMs: settings.fanoutAckWaitMs,
       // Chunks take seconds and ack_wait is short (a dead worker's chunk moves on quickly): no prefetch.
       pullWhenFree: true,
-      handle: (message) => fanOut.deliverChunk(requireChunk(decode(events.FanoutChunk, message)), message.info.redelivered ? "redelivery" : "first"),
+      handle: (message) =>
+        fanOut.deliverChunk(requireChunk(decode(events.FanoutChunk, message)), message.info.redelivered ? "redelivery" : "first"),
     }),
   ]);
-}
-
-/** Queues chunks on this deployment's subject of the FANOUT work queue; the msgID makes re-planning harmless. */
-export function jetStreamChunkQueue(nats: NatsConnection, prefix: string): ChunkQueue {
-  const js = nats.jetstream();
-  const subject = fanoutChunkSubject(prefix);
-  return async (job) => {
-    // De-duplication is per stream, across subjects: the msgID names the deployment too.
-    await js.publish(subject, events.FanoutChunk.encode(job).finish(), { msgID: `${prefix}:${job.postId}:${job.chunkIndex}` });
-  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from "express";
-import { currentRequestContext } from "@fanfare/runtime";
+import { currentRequestContext } from "@fanfare/runtime/observability";
 import { InvalidToken, type Tokens } from "../auth.js";
 import type { RecentWrites } from "./recent-writes.js";
 import { unauthorized } from "./problems.js";

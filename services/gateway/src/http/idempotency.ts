@@ -1,5 +1,5 @@
 import type { RequestHandler } from "express";
-import { currentRequestContext } from "@fanfare/runtime";
+import { currentRequestContext } from "@fanfare/runtime/observability";
 import { badRequest } from "./problems.js";
 
 /** The header a client sends on a writing request it may retry (IETF draft "The Idempotency-Key HTTP Header Field"). */

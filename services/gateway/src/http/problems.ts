@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
-import { currentRequestContext, httpErrorFromGrpc, isGrpcError, type Logger } from "@fanfare/runtime";
+import { httpErrorFromGrpc, isGrpcError } from "@fanfare/runtime";
+import { currentRequestContext, type Logger } from "@fanfare/runtime/observability";
 
 /** An error meant for the HTTP client: its status and message are sent as they are. */
 export class HttpProblem extends Error {
@@ -45,7 +46,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     const parserError = error as BodyParserError;
     if (typeof parserError.status === "number" && parserError.status >= 400 && parserError.status < 500) {
-      const message = error instanceof URIError || /decode param/i.test(String((error as Error).message)) ? "malformed percent-encoding in the URL" : bodyParserMessage(parserError);
+      const message =
+        error instanceof URIError || /decode param/i.test(String((error as Error).message))
+          ? "malformed percent-encoding in the URL"
+          : bodyParserMessage(parserError);
       return sendProblem(res, parserError.status, message);
     }
     logger.error({ err: error }, "unhandled error");

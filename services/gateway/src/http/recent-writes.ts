@@ -1,4 +1,5 @@
-import { ExpiringMap, mergeLsns, type LsnByDatabase } from "@fanfare/runtime";
+import { ExpiringMap, mergeLsns } from "@fanfare/runtime";
+import type { LsnByDatabase } from "@fanfare/runtime/observability";
 
 /**
  * How long a user's reads insist on seeing their own writes: far longer than the replica may lag

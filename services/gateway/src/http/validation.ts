@@ -11,11 +11,17 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, part: "bod
 }
 
 const UUID_MESSAGE = "must be a UUID";
-export const uuid = () => z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, UUID_MESSAGE).transform((s) => s.toLowerCase());
+export const uuid = () =>
+  z
+    .string()
+    .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, UUID_MESSAGE)
+    .transform((s) => s.toLowerCase());
 
 /** A JSON object body; a missing or non-JSON body (wrong content type) reads as "must be an object". */
 export const jsonObject = <S extends z.ZodRawShape>(shape: S) =>
-  z.object(shape, { error: (issue) => (issue.input === undefined ? "a JSON object is required (Content-Type: application/json)" : "must be a JSON object") });
+  z.object(shape, {
+    error: (issue) => (issue.input === undefined ? "a JSON object is required (Content-Type: application/json)" : "must be a JSON object"),
+  });
 
 /** A number as JSON spells it (optionally signed): what a client generated from a `type: number` parameter sends. */
 const JSON_NUMBER = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;

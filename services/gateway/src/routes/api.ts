@@ -1,7 +1,7 @@
 import { Router, type Response } from "express";
 import { z } from "zod";
 import { feed, type posts, type socialgraph } from "@fanfare/contracts";
-import type { PromiseClient } from "@fanfare/runtime";
+import type { PromiseClient } from "@fanfare/runtime/grpc";
 import type { Tokens } from "../auth.js";
 import { authenticate, currentUserId, identifyIfPossible } from "../http/authenticate.js";
 import { idempotencyKey } from "../http/idempotency.js";
@@ -25,7 +25,10 @@ export const FEED_PAGING = {
 /** Text fields are checked for length and content by the services; here only their type. */
 const text = () => z.string({ error: "must be a string" });
 /** Optional text: absent or null reads as "". */
-const optionalText = () => text().nullish().transform((value) => value ?? "");
+const optionalText = () =>
+  text()
+    .nullish()
+    .transform((value) => value ?? "");
 
 const schemas = {
   login: jsonObject({ id: uuid(), password: text() }),

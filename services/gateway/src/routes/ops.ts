@@ -1,11 +1,12 @@
 import { Router } from "express";
 import swaggerUi from "swagger-ui-express";
-import type { health } from "@fanfare/contracts";
-import { renderMetrics, type PromiseClient } from "@fanfare/runtime";
+import { health } from "@fanfare/contracts";
+import { renderMetrics } from "@fanfare/runtime/observability";
+import type { PromiseClient } from "@fanfare/runtime/grpc";
 
 /** A readiness probe must answer fast; a downstream slower than this counts as not ready. */
 const READINESS_DEADLINE_MS = 1_000;
-const SERVING = 1; // grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING
+const SERVING = health.HealthCheckResponse_ServingStatus.SERVING;
 
 export function opsRouter(options: { spec: object; downstreamHealth: Record<string, PromiseClient<health.HealthClient>> }): Router {
   const router = Router();

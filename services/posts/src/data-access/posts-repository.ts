@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from "uuid";
 import { events } from "@fanfare/contracts";
-import { enqueueEvent, idempotentTransaction, jsonResult, SUBJECTS, type DatabaseRouter, type PoolClient } from "@fanfare/runtime";
-import type { OwnedChange } from "../domain/posts.js";
+import { SUBJECTS } from "@fanfare/runtime/events";
+import { enqueueEvent, idempotentTransaction, jsonResult, type DatabaseRouter, type PoolClient } from "@fanfare/runtime/postgres";
 
 export interface PostRow {
   id: string;
@@ -11,59 +11,26 @@ export interface PostRow {
   updated_at: Date;
 }
 
+/** A page of the newest posts of some authors: `offset` counts from just below `before` (or the newest). */
+export interface RecentPage {
+  authorIds: string[];
+  offset: number;
+  limit: number;
+  before?: string;
+}
+
 const POST_COLUMNS = "id, author_id, text, created_at, updated_at";
 
 export class PostsRepository {
   constructor(private readonly db: DatabaseRouter) {}
 
-  /** The post and its posts.created event commit together (once per idempotency key). */
-  insert(authorId: string, text: string): Promise<PostRow> {
-    return idempotentTransaction(this.db, "posts.create", { authorId, text }, jsonResult<PostRow>(), async (client) => {
-      const { rows } = await client.query<PostRow>(
-        `INSERT INTO posts (id, author_id, text) VALUES ($1, $2, $3) RETURNING ${POST_COLUMNS}`,
-        [uuidv7(), authorId, text],
-      );
-      const post = rows[0]!;
-      await enqueueEvent(client, {
-        subject: SUBJECTS.postCreated,
-        encode: (eventId) =>
-          events.PostCreated.encode({ eventId, postId: post.id, authorUserId: authorId, text, createdAt: post.created_at }).finish(),
-      });
-      return post;
-    });
-  }
-
-  updateOwned(actorId: string, postId: string, text: string): Promise<OwnedChange<PostRow>> {
-    return idempotentTransaction(this.db, "posts.update", { actorId, postId, text }, jsonResult<OwnedChange<PostRow>>(), async (client) => {
-      const owner = await lockedOwner(client, postId);
-      if (owner === undefined) return { kind: "missing" };
-      if (owner !== actorId) return { kind: "not-owner" };
-      const { rows } = await client.query<PostRow>(
-        `UPDATE posts SET text = $2, updated_at = now() WHERE id = $1 RETURNING ${POST_COLUMNS}`,
-        [postId, text],
-      );
-      const post = rows[0]!;
-      await enqueueEvent(client, {
-        subject: SUBJECTS.postUpdated,
-        encode: (eventId) =>
-          events.PostUpdated.encode({ eventId, postId, authorUserId: owner, text, updatedAt: post.updated_at }).finish(),
-      });
-      return { kind: "done", value: post };
-    });
-  }
-
-  deleteOwned(actorId: string, postId: string): Promise<OwnedChange<void>> {
-    return idempotentTransaction(this.db, "posts.delete", { actorId, postId }, jsonResult<OwnedChange<void>>(), async (client) => {
-      const owner = await lockedOwner(client, postId);
-      if (owner === undefined) return { kind: "missing" };
-      if (owner !== actorId) return { kind: "not-owner" };
-      await client.query("DELETE FROM posts WHERE id = $1", [postId]);
-      await enqueueEvent(client, {
-        subject: SUBJECTS.postDeleted,
-        encode: (eventId) => events.PostDeleted.encode({ eventId, postId, authorUserId: owner, deletedAt: new Date() }).finish(),
-      });
-      return { kind: "done", value: undefined };
-    });
+  /**
+   * Runs `work` in one leader transaction, once per idempotency key: a repeat with the same key
+   * answers the first run's (JSON) result. Everything `work` writes, outbox events included, commits
+   * together or not at all.
+   */
+  inTransaction<T>(operation: string, request: unknown, work: (tx: PostsTransaction) => Promise<T>): Promise<T> {
+    return idempotentTransaction(this.db, operation, request, jsonResult<T>(), (client) => work(new PostsTransaction(client)));
   }
 
   async findById(id: string): Promise<PostRow | undefined> {
@@ -72,7 +39,9 @@ export class PostsRepository {
   }
 
   async findByIds(ids: string[]): Promise<PostRow[]> {
-    const { rows } = await this.db.read<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE id = ANY($1::uuid[])`, [ids], { expectRows: ids.length });
+    const { rows } = await this.db.read<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE id = ANY($1::uuid[])`, [ids], {
+      expectRows: ids.length,
+    });
     return rows;
   }
 
@@ -113,20 +82,72 @@ export class PostsRepository {
   }
 }
 
-/** A page of the newest posts of some authors: `offset` counts from just below `before` (or the newest). */
-export interface RecentPage {
-  authorIds: string[];
-  offset: number;
-  limit: number;
-  before?: string;
+/** The writes of one change, on the transaction's client; events go to the outbox in the same transaction. */
+export class PostsTransaction {
+  constructor(private readonly client: PoolClient) {}
+
+  async insert(authorId: string, text: string): Promise<PostRow> {
+    const { rows } = await this.client.query<PostRow>(
+      `INSERT INTO posts (id, author_id, text) VALUES ($1, $2, $3) RETURNING ${POST_COLUMNS}`,
+      [uuidv7(), authorId, text],
+    );
+    return rows[0]!;
+  }
+
+  /** The post's author, with the row locked against a concurrent edit or delete; undefined when missing. */
+  async lockedAuthor(postId: string): Promise<string | undefined> {
+    const { rows } = await this.client.query<{ author_id: string }>("SELECT author_id FROM posts WHERE id = $1 FOR UPDATE", [postId]);
+    return rows[0]?.author_id;
+  }
+
+  async updateText(postId: string, text: string): Promise<PostRow> {
+    const { rows } = await this.client.query<PostRow>(
+      `UPDATE posts SET text = $2, updated_at = now() WHERE id = $1 RETURNING ${POST_COLUMNS}`,
+      [postId, text],
+    );
+    return rows[0]!;
+  }
+
+  async delete(postId: string): Promise<void> {
+    await this.client.query("DELETE FROM posts WHERE id = $1", [postId]);
+  }
+
+  async recordCreated(post: PostRow): Promise<void> {
+    await enqueueEvent(this.client, {
+      subject: SUBJECTS.postCreated,
+      encode: (eventId) =>
+        events.PostCreated.encode({
+          eventId,
+          postId: post.id,
+          authorUserId: post.author_id,
+          text: post.text,
+          createdAt: post.created_at,
+        }).finish(),
+    });
+  }
+
+  async recordUpdated(post: PostRow): Promise<void> {
+    await enqueueEvent(this.client, {
+      subject: SUBJECTS.postUpdated,
+      encode: (eventId) =>
+        events.PostUpdated.encode({
+          eventId,
+          postId: post.id,
+          authorUserId: post.author_id,
+          text: post.text,
+          updatedAt: post.updated_at,
+        }).finish(),
+    });
+  }
+
+  async recordDeleted(postId: string, authorId: string): Promise<void> {
+    await enqueueEvent(this.client, {
+      subject: SUBJECTS.postDeleted,
+      encode: (eventId) => events.PostDeleted.encode({ eventId, postId, authorUserId: authorId, deletedAt: new Date() }).finish(),
+    });
+  }
 }
 
 function recentPageParameters(page: RecentPage): unknown[] {
   return [page.authorIds, page.offset, page.limit, page.before ?? null];
-}
-
-/** The post's author, with the row locked against a concurrent edit or delete; undefined when missing. */
-async function lockedOwner(client: PoolClient, postId: string): Promise<string | undefined> {
-  const { rows } = await client.query<{ author_id: string }>("SELECT author_id FROM posts WHERE id = $1 FOR UPDATE", [postId]);
-  return rows[0]?.author_id;
 }

@@ -1,5 +1,6 @@
 import { posts } from "@fanfare/contracts";
-import { bindService, invalidArgument, requireUuid, type ServiceBinding } from "@fanfare/runtime";
+import { invalidArgument, requireUuid } from "@fanfare/runtime";
+import { bindService, type ServiceBinding } from "@fanfare/runtime/grpc";
 import type { PostRow, RecentPage } from "../data-access/posts-repository.js";
 import { AUTHORS_MAX, BATCH_GET_MAX, RECENT_MAX_LIMIT, type Posts } from "../domain/posts.js";
 

@@ -1,79 +1,30 @@
 import { events } from "@fanfare/contracts";
-import { enqueueEvent, idempotentTransaction, jsonResult, SUBJECTS, type DatabaseRouter, type PoolClient } from "@fanfare/runtime";
-import { isCelebrity, type CelebrityRule } from "../domain/celebrity.js";
+import { type DatabaseRouter, enqueueEvent, idempotentTransaction, jsonResult, type PoolClient } from "@fanfare/runtime/postgres";
+import { SUBJECTS } from "@fanfare/runtime/events";
 
-export type FriendshipChange = "changed" | "unchanged" | "unknown-user";
+/** The counts of the followed user after a follow or unfollow, and the celebrity flag it had before. */
+export interface FollowedCounts {
+  followers: number;
+  wasCelebrity: boolean;
+}
 
 export class FriendshipsRepository {
-  constructor(
-    private readonly db: DatabaseRouter,
-    private readonly celebrityRule: CelebrityRule,
-  ) {}
+  constructor(private readonly db: DatabaseRouter) {}
 
-  /** user follows friend: the row, both counters and the graph event commit together or not at all. */
-  add(userId: string, friendId: string): Promise<FriendshipChange> {
-    return idempotentTransaction(this.db, "friendships.add", { userId, friendId }, jsonResult<FriendshipChange>(), async (client) => {
-      if (!(await lockBothUsers(client, userId, friendId))) return "unknown-user";
-      const inserted = await client.query("INSERT INTO friendships (user_id, friend_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", [
-        userId,
-        friendId,
-      ]);
-      if (inserted.rowCount === 0) return "unchanged";
-      await this.adjustCounters(client, userId, friendId, +1);
-      await enqueueEvent(client, {
-        subject: SUBJECTS.friendAdded,
-        encode: (eventId) => events.FriendAdded.encode({ eventId, userId, friendId, occurredAt: new Date() }).finish(),
-      });
-      return "changed";
-    });
-  }
-
-  remove(userId: string, friendId: string): Promise<FriendshipChange> {
-    return idempotentTransaction(this.db, "friendships.remove", { userId, friendId }, jsonResult<FriendshipChange>(), async (client) => {
-      if (!(await lockBothUsers(client, userId, friendId))) return "unknown-user";
-      const deleted = await client.query("DELETE FROM friendships WHERE user_id = $1 AND friend_id = $2", [userId, friendId]);
-      if (deleted.rowCount === 0) return "unchanged";
-      await this.adjustCounters(client, userId, friendId, -1);
-      await enqueueEvent(client, {
-        subject: SUBJECTS.friendRemoved,
-        encode: (eventId) => events.FriendRemoved.encode({ eventId, userId, friendId, occurredAt: new Date() }).finish(),
-      });
-      return "changed";
-    });
+  /**
+   * Runs `work` in one leader transaction, once per idempotency key: a repeat with the same key
+   * answers the first run's (JSON) result. The rows, counters and outbox events `work` writes commit
+   * together or not at all.
+   */
+  inTransaction<T>(operation: string, request: unknown, work: (tx: FriendshipsTransaction) => Promise<T>): Promise<T> {
+    return idempotentTransaction(this.db, operation, request, jsonResult<T>(), (client) => work(new FriendshipsTransaction(client)));
   }
 
   async friendsOf(userId: string): Promise<string[]> {
-    const { rows } = await this.db.read<{ friend_id: string }>(
-      "SELECT friend_id FROM friendships WHERE user_id = $1 ORDER BY friend_id",
-      [userId],
-    );
+    const { rows } = await this.db.read<{ friend_id: string }>("SELECT friend_id FROM friendships WHERE user_id = $1 ORDER BY friend_id", [
+      userId,
+    ]);
     return rows.map((row) => row.friend_id);
-  }
-
-  async celebrities(): Promise<string[]> {
-    const { rows } = await this.db.read<{ id: string }>("SELECT id FROM users WHERE celebrity ORDER BY id", []);
-    return rows.map((row) => row.id);
-  }
-
-  /**
-   * Both counters move with the friendship row; when the followed user's count crosses the
-   * celebrity threshold the flag flips in the same transaction and graph.celebrity.changed is queued.
-   */
-  private async adjustCounters(client: PoolClient, userId: string, friendId: string, delta: 1 | -1): Promise<void> {
-    await client.query("UPDATE users SET friend_count = friend_count + $2 WHERE id = $1", [userId, delta]);
-    const { rows } = await client.query<{ follower_count: number; celebrity: boolean }>(
-      "UPDATE users SET follower_count = follower_count + $2 WHERE id = $1 RETURNING follower_count, celebrity",
-      [friendId, delta],
-    );
-    const { follower_count: followers, celebrity: was } = rows[0]!;
-    const now = isCelebrity(was, followers, this.celebrityRule);
-    if (now === was) return;
-    await client.query("UPDATE users SET celebrity = $2 WHERE id = $1", [friendId, now]);
-    await enqueueEvent(client, {
-      subject: SUBJECTS.celebrityChanged,
-      encode: (eventId) =>
-        events.CelebrityChanged.encode({ eventId, userId: friendId, celebrity: now, followerCount: followers, occurredAt: new Date() }).finish(),
-    });
   }
 
   /** One keyset page of the users who follow `userId`, in id order after `afterId`. */
@@ -91,7 +42,12 @@ export class FriendshipsRepository {
    * Every `chunkSize`-th follower id after `afterId` within the next `chunkSize * maxBounds`
    * followers, plus the last one there: one index-only range scan, only the bounds leave the server.
    */
-  async followerChunkBounds(userId: string, afterId: string | null, chunkSize: number, maxBounds: number): Promise<{ bounds: string[]; scanned: number }> {
+  async followerChunkBounds(
+    userId: string,
+    afterId: string | null,
+    chunkSize: number,
+    maxBounds: number,
+  ): Promise<{ bounds: string[]; scanned: number }> {
     // lead() looks one row ahead to find the last one, so the window never buffers the whole page.
     const { rows } = await this.db.read<{ user_id: string; n: string }>(
       `SELECT user_id, n FROM (
@@ -111,13 +67,68 @@ export class FriendshipsRepository {
   }
 }
 
-/**
- * Locks both users' rows in id order: concurrent follows in opposite directions then queue up
- * instead of deadlocking, and the counters below cannot race. False when either user is unknown.
- */
-async function lockBothUsers(client: PoolClient, userId: string, friendId: string): Promise<boolean> {
-  const { rowCount } = await client.query("SELECT id FROM users WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE", [
-    [userId, friendId],
-  ]);
-  return rowCount === 2;
+/** The writes of one follow or unfollow, on the transaction's client; events go to the outbox in the same transaction. */
+export class FriendshipsTransaction {
+  constructor(private readonly client: PoolClient) {}
+
+  /**
+   * Locks both users' rows in id order: concurrent follows in opposite directions then queue up
+   * instead of deadlocking, and the counters cannot race. False when either user is unknown.
+   */
+  async lockBothUsers(userId: string, friendId: string): Promise<boolean> {
+    const { rowCount } = await this.client.query("SELECT id FROM users WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE", [
+      [userId, friendId],
+    ]);
+    return rowCount === 2;
+  }
+
+  /** False when the user already followed the friend. */
+  async insert(userId: string, friendId: string): Promise<boolean> {
+    const { rowCount } = await this.client.query("INSERT INTO friendships (user_id, friend_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", [
+      userId,
+      friendId,
+    ]);
+    return rowCount === 1;
+  }
+
+  /** False when the user did not follow the friend. */
+  async delete(userId: string, friendId: string): Promise<boolean> {
+    const { rowCount } = await this.client.query("DELETE FROM friendships WHERE user_id = $1 AND friend_id = $2", [userId, friendId]);
+    return rowCount === 1;
+  }
+
+  /** Moves the user's friend count and the friend's follower count by `delta`. */
+  async adjustCounters(userId: string, friendId: string, delta: 1 | -1): Promise<FollowedCounts> {
+    await this.client.query("UPDATE users SET friend_count = friend_count + $2 WHERE id = $1", [userId, delta]);
+    const { rows } = await this.client.query<{ follower_count: number; celebrity: boolean }>(
+      "UPDATE users SET follower_count = follower_count + $2 WHERE id = $1 RETURNING follower_count, celebrity",
+      [friendId, delta],
+    );
+    return { followers: rows[0]!.follower_count, wasCelebrity: rows[0]!.celebrity };
+  }
+
+  async setCelebrity(userId: string, celebrity: boolean): Promise<void> {
+    await this.client.query("UPDATE users SET celebrity = $2 WHERE id = $1", [userId, celebrity]);
+  }
+
+  async recordFriendAdded(userId: string, friendId: string): Promise<void> {
+    await enqueueEvent(this.client, {
+      subject: SUBJECTS.friendAdded,
+      encode: (eventId) => events.FriendAdded.encode({ eventId, userId, friendId, occurredAt: new Date() }).finish(),
+    });
+  }
+
+  async recordFriendRemoved(userId: string, friendId: string): Promise<void> {
+    await enqueueEvent(this.client, {
+      subject: SUBJECTS.friendRemoved,
+      encode: (eventId) => events.FriendRemoved.encode({ eventId, userId, friendId, occurredAt: new Date() }).finish(),
+    });
+  }
+
+  async recordCelebrityChanged(userId: string, celebrity: boolean, followerCount: number): Promise<void> {
+    await enqueueEvent(this.client, {
+      subject: SUBJECTS.celebrityChanged,
+      encode: (eventId) => events.CelebrityChanged.encode({ eventId, userId, celebrity, followerCount, occurredAt: new Date() }).finish(),
+    });
+  }
 }

@@ -1,4 +1,4 @@
-import type { DatabaseRouter } from "@fanfare/runtime";
+import type { DatabaseRouter } from "@fanfare/runtime/postgres";
 
 export interface FailureKeys {
   account: string;

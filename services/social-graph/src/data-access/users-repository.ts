@@ -1,6 +1,5 @@
 import { v7 as uuidv7 } from "uuid";
-import { idempotentTransaction, jsonResult, type DatabaseRouter } from "@fanfare/runtime";
-import type { NewUser } from "../domain/users.js";
+import { type DatabaseRouter, idempotentTransaction, jsonResult } from "@fanfare/runtime/postgres";
 
 export interface UserRow {
   id: string;
@@ -15,14 +14,24 @@ export interface UserRow {
   created_at: Date;
 }
 
+/** A validated profile with its password already hashed. */
+export interface NewUserRow {
+  firstName: string;
+  secondName: string;
+  birthdate: string | null;
+  biography: string;
+  city: string;
+  passwordHash: string;
+}
+
 const USER_COLUMNS = "id, first_name, second_name, birthdate, biography, city, follower_count, friend_count, celebrity, created_at";
 
 export class UsersRepository {
   constructor(private readonly db: DatabaseRouter) {}
 
   /** Once per idempotency key; the password stays out of the request fingerprint (a fast hash of it would leak it). */
-  insert(user: NewUser, passwordHash: string): Promise<UserRow> {
-    const { password: _, ...profile } = user;
+  insert(user: NewUserRow): Promise<UserRow> {
+    const { passwordHash, ...profile } = user;
     return idempotentTransaction(this.db, "users.register", profile, jsonResult<UserRow>(), async (client) => {
       const { rows } = await client.query<UserRow>(
         `INSERT INTO users (id, first_name, second_name, birthdate, biography, city, password_hash)
@@ -39,13 +48,22 @@ export class UsersRepository {
   }
 
   async findByIds(ids: string[]): Promise<UserRow[]> {
-    const { rows } = await this.db.read<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ANY($1::uuid[])`, [ids], { expectRows: ids.length });
+    const { rows } = await this.db.read<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ANY($1::uuid[])`, [ids], {
+      expectRows: ids.length,
+    });
     return rows;
+  }
+
+  async celebrities(): Promise<string[]> {
+    const { rows } = await this.db.read<{ id: string }>("SELECT id FROM users WHERE celebrity ORDER BY id", []);
+    return rows.map((row) => row.id);
   }
 
   async passwordHash(id: string): Promise<string | undefined> {
     // A user who has just registered logs in at once: a miss on the replica is asked of the leader.
-    const { rows } = await this.db.read<{ password_hash: string }>("SELECT password_hash FROM users WHERE id = $1", [id], { expectRows: 1 });
+    const { rows } = await this.db.read<{ password_hash: string }>("SELECT password_hash FROM users WHERE id = $1", [id], {
+      expectRows: 1,
+    });
     return rows[0]?.password_hash;
   }
 

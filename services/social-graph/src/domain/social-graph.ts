@@ -1,16 +1,10 @@
 import { inRequestedOrder, invalidArgument, notFound, pageSize, resourceExhausted } from "@fanfare/runtime";
-import type { FriendshipsRepository } from "../data-access/friendships-repository.js";
+import type { FollowedCounts, FriendshipsRepository, FriendshipsTransaction } from "../data-access/friendships-repository.js";
 import type { LoginFailuresRepository } from "../data-access/login-failures-repository.js";
 import type { UserRow, UsersRepository } from "../data-access/users-repository.js";
+import { isCelebrity, type CelebrityRule } from "./celebrity.js";
 import type { PasswordHasher } from "./password.js";
-import {
-  prefixPattern,
-  requireDifferentUsers,
-  SEARCH_DEFAULT_LIMIT,
-  SEARCH_MAX_LIMIT,
-  validateNewUser,
-  type NewUser,
-} from "./users.js";
+import { prefixPattern, requireDifferentUsers, SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT, validateNewUser, type NewUser } from "./users.js";
 
 /** Follower ids per ListFollowers page: fan-out walks pages of this size by default. */
 const FOLLOWERS_DEFAULT_PAGE = 1_000;
@@ -24,6 +18,9 @@ const CHUNK_BOUNDS_MAX_SCAN = 200_000;
 export const BATCH_GET_MAX = 1_000;
 
 /** Failed logins allowed per window before that account, or that client address, must wait for the window's end. */
+/** What a follow or unfollow came to; "unknown-user" is kept as the result so an idempotent repeat answers it again. */
+type FriendshipChange = "changed" | "unchanged" | "unknown-user";
+
 export interface LoginLimits {
   account: number;
   address: number;
@@ -37,11 +34,12 @@ export class SocialGraph {
     private readonly loginFailures: LoginFailuresRepository,
     private readonly hasher: PasswordHasher,
     private readonly loginLimits: LoginLimits,
+    private readonly celebrityRule: CelebrityRule,
   ) {}
 
   async register(input: NewUser): Promise<UserRow> {
-    const user = validateNewUser(input);
-    return this.users.insert(user, await this.hasher.hash(user.password));
+    const { password, ...profile } = validateNewUser(input);
+    return this.users.insert({ ...profile, passwordHash: await this.hasher.hash(password) });
   }
 
   async getUser(id: string): Promise<UserRow> {
@@ -75,29 +73,59 @@ export class SocialGraph {
     const keys = { account: userId, address: clientAddress };
     const windows = await this.loginFailures.reserve(hash === undefined ? { address: clientAddress } : keys);
     const blocked = windows.filter((window) => window.failures > this.loginLimits[window.scope]);
-    if (blocked.length > 0) throw resourceExhausted("too many failed logins; try again later", Math.ceil(Math.max(...blocked.map((window) => window.secondsLeft))));
+    if (blocked.length > 0)
+      throw resourceExhausted(
+        "too many failed logins; try again later",
+        Math.ceil(Math.max(...blocked.map((window) => window.secondsLeft))),
+      );
     if (hash === undefined) throw notFound("user not found");
     const valid = await this.hasher.verify(password, hash);
     if (valid) await this.loginFailures.forgive(keys);
     return valid;
   }
 
+  /**
+   * user follows friend: the row, both counters, the friend's celebrity flag when the count crosses
+   * the threshold, and the graph events commit together or not at all.
+   */
   async follow(userId: string, friendId: string): Promise<boolean> {
     requireDifferentUsers(userId, friendId);
-    const change = await this.friendships.add(userId, friendId);
-    if (change === "unknown-user") throw notFound("user not found");
-    return change === "changed";
+    const change = await this.friendships.inTransaction("friendships.add", { userId, friendId }, async (tx): Promise<FriendshipChange> => {
+      if (!(await tx.lockBothUsers(userId, friendId))) return "unknown-user";
+      if (!(await tx.insert(userId, friendId))) return "unchanged";
+      await this.applyCelebrityRule(tx, friendId, await tx.adjustCounters(userId, friendId, +1));
+      await tx.recordFriendAdded(userId, friendId);
+      return "changed";
+    });
+    return changed(change);
   }
 
   async unfollow(userId: string, friendId: string): Promise<boolean> {
     requireDifferentUsers(userId, friendId);
-    const change = await this.friendships.remove(userId, friendId);
-    if (change === "unknown-user") throw notFound("user not found");
-    return change === "changed";
+    const change = await this.friendships.inTransaction(
+      "friendships.remove",
+      { userId, friendId },
+      async (tx): Promise<FriendshipChange> => {
+        if (!(await tx.lockBothUsers(userId, friendId))) return "unknown-user";
+        if (!(await tx.delete(userId, friendId))) return "unchanged";
+        await this.applyCelebrityRule(tx, friendId, await tx.adjustCounters(userId, friendId, -1));
+        await tx.recordFriendRemoved(userId, friendId);
+        return "changed";
+      },
+    );
+    return changed(change);
+  }
+
+  /** Flips the celebrity flag (and says so in graph.celebrity.changed) when the follower count crossed the rule. */
+  private async applyCelebrityRule(tx: FriendshipsTransaction, userId: string, counts: FollowedCounts): Promise<void> {
+    const celebrity = isCelebrity(counts.wasCelebrity, counts.followers, this.celebrityRule);
+    if (celebrity === counts.wasCelebrity) return;
+    await tx.setCelebrity(userId, celebrity);
+    await tx.recordCelebrityChanged(userId, celebrity, counts.followers);
   }
 
   celebrities(): Promise<string[]> {
-    return this.friendships.celebrities();
+    return this.users.celebrities();
   }
 
   friendsOf(userId: string): Promise<string[]> {
@@ -111,11 +139,22 @@ export class SocialGraph {
   }
 
   /** The last follower id of each keyset range of `chunkSize` followers, a bounded number per call. */
-  async followerChunkBounds(userId: string, afterId: string | null, chunkSize: number, requestedBounds: number): Promise<{ bounds: string[]; done: boolean }> {
-    if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > CHUNK_SIZE_MAX) throw invalidArgument(`chunk_size must be from 1 to ${CHUNK_SIZE_MAX}`);
+  async followerChunkBounds(
+    userId: string,
+    afterId: string | null,
+    chunkSize: number,
+    requestedBounds: number,
+  ): Promise<{ bounds: string[]; done: boolean }> {
+    if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > CHUNK_SIZE_MAX)
+      throw invalidArgument(`chunk_size must be from 1 to ${CHUNK_SIZE_MAX}`);
     const maxScanBounds = Math.max(1, Math.floor(CHUNK_BOUNDS_MAX_SCAN / chunkSize));
     const maxBounds = pageSize(requestedBounds, maxScanBounds, maxScanBounds);
     const { bounds, scanned } = await this.friendships.followerChunkBounds(userId, afterId, chunkSize, maxBounds);
     return { bounds, done: scanned < chunkSize * maxBounds };
   }
+}
+
+function changed(change: FriendshipChange): boolean {
+  if (change === "unknown-user") throw notFound("user not found");
+  return change === "changed";
 }

@@ -1,5 +1,6 @@
 import { socialgraph } from "@fanfare/contracts";
-import { bindService, invalidArgument, requireText, requireUuid, type ServiceBinding } from "@fanfare/runtime";
+import { invalidArgument, requireText, requireUuid } from "@fanfare/runtime";
+import { bindService, type ServiceBinding } from "@fanfare/runtime/grpc";
 import type { UserRow } from "../data-access/users-repository.js";
 import { BATCH_GET_MAX, type SocialGraph } from "../domain/social-graph.js";
 
@@ -30,7 +31,11 @@ export function socialGraphBinding(graph: SocialGraph): ServiceBinding {
       users: (await graph.search(request.firstNamePrefix, request.lastNamePrefix, request.limit)).map(toProtoUser),
     }),
     verifyPassword: async (request) => ({
-      valid: await graph.checkPassword(requireUuid(request.userId, "user_id"), request.password, requireText(request.clientAddress, "client_address", CLIENT_ADDRESS_RULE)),
+      valid: await graph.checkPassword(
+        requireUuid(request.userId, "user_id"),
+        request.password,
+        requireText(request.clientAddress, "client_address", CLIENT_ADDRESS_RULE),
+      ),
     }),
     addFriend: async (request) => ({
       created: await graph.follow(requireUuid(request.userId, "user_id"), requireUuid(request.friendId, "friend_id")),
@@ -47,7 +52,12 @@ export function socialGraphBinding(graph: SocialGraph): ServiceBinding {
     },
     listFollowerChunkBounds: async (request) => {
       const after = request.afterFollowerId ? requireUuid(request.afterFollowerId, "after_follower_id") : null;
-      const { bounds, done } = await graph.followerChunkBounds(requireUuid(request.userId, "user_id"), after, request.chunkSize, request.maxBounds);
+      const { bounds, done } = await graph.followerChunkBounds(
+        requireUuid(request.userId, "user_id"),
+        after,
+        request.chunkSize,
+        request.maxBounds,
+      );
       return { lastFollowerIds: bounds, done };
     },
   });

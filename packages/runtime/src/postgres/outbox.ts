@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { headers as natsHeaders, type JetStreamClient, type NatsConnection } from "nats";
 import pg from "pg";
-import type { Logger } from "./logger.js";
-import { encodeLsns, EVENT_LSN_HEADER } from "./lsn.js";
-import { counter, gauge } from "./metrics.js";
-import type { Pool, PoolClient } from "./pg.js";
+import type { Logger } from "../observability/logger.js";
+import { encodeLsns, EVENT_LSN_HEADER } from "../core/lsn.js";
+import { counter, gauge } from "../observability/metrics.js";
+import type { Pool, PoolClient } from "./pool.js";
 
 /**
  * Transactional outbox. A producer writes its event row in the same transaction as the change it
@@ -63,7 +63,13 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
-export function startOutboxRelay(options: { pool: Pool; connectionString: string; server: string; nats: NatsConnection; logger: Logger }): OutboxRelay {
+export function startOutboxRelay(options: {
+  pool: Pool;
+  connectionString: string;
+  server: string;
+  nats: NatsConnection;
+  logger: Logger;
+}): OutboxRelay {
   const { pool, logger } = options;
   const js = options.nats.jetstream();
   let stopped = false;

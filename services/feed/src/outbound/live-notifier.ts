@@ -1,10 +1,9 @@
 import type { NatsConnection } from "nats";
 import type { posts } from "@fanfare/contracts";
-import { liveFeedSubject } from "@fanfare/runtime";
-import type { LiveNotifier } from "../domain/fan-out.js";
+import { liveFeedSubject } from "@fanfare/runtime/events";
 
 /** Publishes the AsyncAPI `post` message on feed.live.<user>; gateways forward it to that user's sockets. */
-export function natsLiveNotifier(nats: NatsConnection): LiveNotifier {
+export function natsLiveNotifier(nats: NatsConnection): { postLanded(userIds: string[], post: posts.Post): void } {
   const encoder = new TextEncoder();
   return {
     postLanded: (userIds: string[], post: posts.Post) => {

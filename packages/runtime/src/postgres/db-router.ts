@@ -1,8 +1,9 @@
 import type { QueryResult, QueryResultRow } from "pg";
-import { currentRequestContext, type Logger } from "./logger.js";
-import { laterLsn, lsnValue, recordWrittenLsn, requiredLsn } from "./lsn.js";
-import { counter, gauge } from "./metrics.js";
-import { inTransaction, isConnectionError, type Pool, type PoolClient } from "./pg.js";
+import { currentRequestContext, type Logger } from "../observability/logger.js";
+import { laterLsn, lsnValue, recordWrittenLsn, requiredLsn } from "../core/lsn.js";
+import { counter, gauge } from "../observability/metrics.js";
+import { isConnectionError } from "../core/errors.js";
+import { inTransaction, type Pool, type PoolClient } from "./pool.js";
 
 /** How often the replica's replay position and the leader's WAL position are sampled. */
 const HEALTH_INTERVAL_MS = 500;
@@ -10,7 +11,10 @@ const HEALTH_INTERVAL_MS = 500;
 const HEALTH_TIMEOUT_MS = 1_000;
 
 const queries = counter("db_queries_total", "Queries by database and server role", ["database", "role"]);
-const fallbacks = counter("db_replica_fallbacks_total", "Reads sent to the leader instead of the replica, by reason", ["database", "reason"]);
+const fallbacks = counter("db_replica_fallbacks_total", "Reads sent to the leader instead of the replica, by reason", [
+  "database",
+  "reason",
+]);
 const lagBytes = gauge("db_replica_lag_bytes", "WAL bytes the replica has not replayed yet", ["database"]);
 const lagSeconds = gauge("db_replica_lag_seconds", "Seconds since the replica last replayed a transaction while behind", ["database"]);
 
@@ -141,9 +145,11 @@ export class DatabaseRouter {
     const replica = this.replica!;
     try {
       const [replay, leader] = await Promise.all([
-        withTimeout(replica.query<{ lsn: string | null; idle: number | null }>(
-          "SELECT pg_last_wal_replay_lsn()::text AS lsn, extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS idle",
-        )),
+        withTimeout(
+          replica.query<{ lsn: string | null; idle: number | null }>(
+            "SELECT pg_last_wal_replay_lsn()::text AS lsn, extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS idle",
+          ),
+        ),
         withTimeout(this.primary.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn")).catch(() => undefined),
       ]);
       const replayLsn = replay.rows[0]?.lsn ?? undefined;
@@ -155,7 +161,8 @@ export class DatabaseRouter {
       lagBytes.set({ database: this.database }, behind);
       lagSeconds.set({ database: this.database }, behind > 0 ? idleSeconds : 0);
       if (!this.state.reachable) this.options.logger.info({ database: this.database }, "replica reachable again; reads return to it");
-      if (lagging && !this.state.lagging) this.options.logger.warn({ database: this.database, behind, idleSeconds }, "replica lagging; reads go to the leader");
+      if (lagging && !this.state.lagging)
+        this.options.logger.warn({ database: this.database, behind, idleSeconds }, "replica lagging; reads go to the leader");
       this.state = { reachable: true, replayLsn, lagging };
     } catch (error) {
       this.markReplicaDown(error);
@@ -163,11 +170,15 @@ export class DatabaseRouter {
   }
 
   private markReplicaDown(error: unknown): void {
-    if (this.state.reachable) this.options.logger.warn({ err: error, database: this.database }, "replica unreachable; reads go to the leader");
+    if (this.state.reachable)
+      this.options.logger.warn({ err: error, database: this.database }, "replica unreachable; reads go to the leader");
     this.state = { ...this.state, reachable: false };
   }
 }
 
 function withTimeout<T>(promise: Promise<T>): Promise<T> {
-  return Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("health probe timed out")), HEALTH_TIMEOUT_MS))]);
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error("health probe timed out")), HEALTH_TIMEOUT_MS)),
+  ]);
 }

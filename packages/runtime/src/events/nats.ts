@@ -1,5 +1,5 @@
-import { connect, nanos, RetentionPolicy, type NatsConnection, type JetStreamManager } from "nats";
-import type { Logger } from "./logger.js";
+import { connect, Events, nanos, RetentionPolicy, type NatsConnection, type JetStreamManager } from "nats";
+import type { Logger } from "../observability/logger.js";
 import { DUPLICATE_WINDOW_MS, STREAM_MAX_AGE_MS, type StreamSpec } from "./streams.js";
 
 export type { NatsConnection };
@@ -15,7 +15,8 @@ export async function connectNats(servers: string, name: string, logger: Logger)
   });
   void (async () => {
     for await (const status of connection.status()) {
-      if (status.type === "disconnect" || status.type === "reconnect") logger.warn({ nats: status.type }, "NATS connection changed");
+      if (status.type === Events.Disconnect || status.type === Events.Reconnect)
+        logger.warn({ nats: status.type }, "NATS connection changed");
     }
   })();
   return connection;

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { runner } from "node-pg-migrate";
-import type { Logger } from "./logger.js";
+import type { Logger } from "../observability/logger.js";
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -14,17 +14,6 @@ export function createPool(connectionString: string, max: number, applicationNam
   // An idle client losing its server (restart, failover) must not crash the process; the pool replaces it.
   pool.on("error", () => undefined);
   return pool;
-}
-
-/**
- * Errors that mean "the server is not there right now" rather than "this query is wrong": refused
- * or dropped connections, a server shutting down or starting, a standby refusing writes.
- */
-export function isConnectionError(error: unknown): boolean {
-  const { code, message } = error as { code?: string; message?: string };
-  if (typeof code === "string" && /^(08|57P0[1-3]|53300|25006)/.test(code)) return true;
-  if (typeof code === "string" && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND)$/.test(code)) return true;
-  return typeof message === "string" && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
 }
 
 /** Runs `work` in a transaction on one client, committing on success and rolling back on any error. */

@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, headers as natsHeaders, nanos, type JsMsg, type NatsConnection } from "nats";
-import { runWithRequestContext, type Logger } from "./logger.js";
-import { decodeLsns, EVENT_LSN_HEADER } from "./lsn.js";
-import { counter, gauge, histogram, LATENCY_BUCKETS } from "./metrics.js";
+import { runWithRequestContext, type Logger } from "../observability/logger.js";
+import { decodeLsns, EVENT_LSN_HEADER } from "../core/lsn.js";
+import { counter, gauge, histogram, LATENCY_BUCKETS } from "../observability/metrics.js";
 import { ensureStream } from "./nats.js";
 import { DEAD_LETTER_STREAM, type StreamSpec } from "./streams.js";
 
@@ -81,7 +81,13 @@ export async function startDurableConsumer(options: DurableConsumerOptions): Pro
   } else {
     await jsm.consumers.add(options.stream.name, config).catch(async (error: unknown) => {
       // Another replica added it first.
-      if (!(await jsm.consumers.info(options.stream.name, options.durable).then(() => true, () => false))) throw error;
+      if (
+        !(await jsm.consumers.info(options.stream.name, options.durable).then(
+          () => true,
+          () => false,
+        ))
+      )
+        throw error;
     });
   }
   const consumer = await nats.jetstream().consumers.get(options.stream.name, options.durable);
@@ -158,8 +164,13 @@ async function settleFailure(message: JsMsg, error: unknown, options: DurableCon
   const deliveries = message.info.redeliveryCount;
   const poison = error instanceof PoisonMessage;
   if (poison || deliveries >= options.maxDeliver) {
-    options.logger.error({ err: error, subject: message.subject, seq: message.seq, deliveries }, poison ? "poison message terminated" : "message dead-lettered after max deliveries");
-    await deadLetter(message, options, error).catch((dlqError: unknown) => options.logger.error({ err: dlqError }, "dead-letter publish failed"));
+    options.logger.error(
+      { err: error, subject: message.subject, seq: message.seq, deliveries },
+      poison ? "poison message terminated" : "message dead-lettered after max deliveries",
+    );
+    await deadLetter(message, options, error).catch((dlqError: unknown) =>
+      options.logger.error({ err: dlqError }, "dead-letter publish failed"),
+    );
     message.term();
     handled.inc({ consumer: options.durable, outcome: "term" });
     return;

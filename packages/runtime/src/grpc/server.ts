@@ -10,13 +10,19 @@ import {
 } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import { descriptorSetPath } from "@fanfare/contracts";
-import { RETRY_AFTER_KEY, ServiceError } from "./errors.js";
-import { IDEMPOTENCY_KEY } from "./idempotency.js";
-import { newRequestId, REQUEST_ID_KEY, runWithRequestContext, sanitizeRequestId, type Logger, type RequestContext } from "./logger.js";
-import type { Closer } from "./lifecycle.js";
-import { counter, histogram, LATENCY_BUCKETS, startMetricsServer } from "./metrics.js";
-import { decodeLsns, encodeLsns, MIN_LSN_KEY, READ_LEADER_KEY, WRITTEN_LSN_KEY } from "./lsn.js";
-import { isConnectionError } from "./pg.js";
+import { isConnectionError, RETRY_AFTER_KEY, ServiceError } from "../core/errors.js";
+import {
+  newRequestId,
+  REQUEST_ID_KEY,
+  runWithRequestContext,
+  sanitizeRequestId,
+  type Logger,
+  type RequestContext,
+} from "../observability/logger.js";
+import type { Closer } from "../core/lifecycle.js";
+import { counter, histogram, LATENCY_BUCKETS, startMetricsServer } from "../observability/metrics.js";
+import { decodeLsns, encodeLsns } from "../core/lsn.js";
+import { IDEMPOTENCY_KEY, MIN_LSN_KEY, READ_LEADER_KEY, WRITTEN_LSN_KEY } from "./metadata.js";
 import { addReflection, DescriptorIndex } from "./reflection.js";
 
 type RequestOf<M> = M extends { requestDeserialize: (bytes: Buffer) => infer R } ? R : never;
@@ -38,7 +44,7 @@ export interface ServiceBinding {
 }
 
 export function bindService<D extends ServiceDefinition>(definition: D, handlers: AsyncHandlers<D>): ServiceBinding {
-  return { definition, handlers: handlers as unknown as ServiceBinding["handlers"] };
+  return { definition, handlers: handlers };
 }
 
 export interface RunningGrpcServer {
@@ -160,7 +166,7 @@ function adaptUnary(path: string, handler: ServiceBinding["handlers"][string], l
       readLeader: call.metadata.get(READ_LEADER_KEY)[0] === "leader",
       idempotencyKey: idempotencyKeyOf(call.metadata),
     };
-    runWithRequestContext(context, async () => {
+    void runWithRequestContext(context, async () => {
       const stopTimer = callDuration.startTimer({ method: path });
       try {
         const response = await handler(call.request as never, { requestId, metadata: call.metadata });

@@ -1,15 +1,15 @@
 import { z } from "zod";
-import { commonEnv, env } from "./config.js";
-import type { ServiceBinding } from "./grpc-server.js";
-import { serveGrpc } from "./grpc-server.js";
-import { closeAll } from "./lifecycle.js";
-import { createLogger, type Logger } from "./logger.js";
-import { connectNats, drainNats, ensureStream } from "./nats.js";
+import { commonEnv, env } from "../core/config.js";
+import type { ServiceBinding } from "../grpc/server.js";
+import { serveGrpc } from "../grpc/server.js";
+import { closeAll } from "../core/lifecycle.js";
+import { createLogger, type Logger } from "../observability/logger.js";
+import { connectNats, drainNats, ensureStream } from "../events/nats.js";
 import { startOutboxRelay } from "./outbox.js";
 import { sweepIdempotencyKeys } from "./idempotency.js";
 import { DatabaseRouter } from "./db-router.js";
-import { createPool, databaseName, ensureDatabase, migrate, serverKey } from "./pg.js";
-import type { StreamSpec } from "./streams.js";
+import { createPool, databaseName, ensureDatabase, migrate, serverKey } from "./pool.js";
+import type { StreamSpec } from "../events/streams.js";
 
 /**
  * The environment of a service that owns a PostgreSQL database and publishes events through an
@@ -31,7 +31,6 @@ export function pgServiceEnv(defaults: { database: string; grpcPort: number }) {
 }
 
 export type PgServiceConfig = z.infer<z.ZodObject<ReturnType<typeof pgServiceEnv>>>;
-
 
 export interface RunningPgService {
   port: number;

@@ -1,5 +1,6 @@
 import type { posts, socialgraph } from "@fanfare/contracts";
-import { readingFromLeader, type PromiseClient } from "@fanfare/runtime";
+import { readingFromLeader } from "@fanfare/runtime";
+import type { PromiseClient } from "@fanfare/runtime/grpc";
 
 /** The posts service takes at most this many authors per call (its AUTHORS_MAX). */
 const AUTHORS_PER_CALL = 5_000;
@@ -28,13 +29,21 @@ export class SourceOfTruth {
    * older than that one (the reader's cached window ends there).
    */
   async recentPosts(authorIds: string[], offset: number, limit: number, before = ""): Promise<posts.Post[]> {
-    return byKeyset({ authorUserIds: authorIds, offset, limit, beforePostId: before }, (post) => post.id, async (page) => (await this.posts.listRecentPostsByAuthors(page)).posts);
+    return byKeyset(
+      { authorUserIds: authorIds, offset, limit, beforePostId: before },
+      (post) => post.id,
+      async (page) => (await this.posts.listRecentPostsByAuthors(page)).posts,
+    );
   }
 
   /** The same page as recentPosts, ids only: no post text crosses the wire or the cache. */
   async recentPostIds(authorIds: string[], offset: number, limit: number): Promise<string[]> {
     return readingFromLeader(() =>
-      byKeyset({ authorUserIds: authorIds, offset, limit, beforePostId: "" }, (id) => id, async (page) => (await this.posts.listRecentPostIdsByAuthors(page)).postIds),
+      byKeyset(
+        { authorUserIds: authorIds, offset, limit, beforePostId: "" },
+        (id) => id,
+        async (page) => (await this.posts.listRecentPostIdsByAuthors(page)).postIds,
+      ),
     );
   }
 
@@ -50,7 +59,9 @@ export class SourceOfTruth {
 
   /** The last follower id of each range of `chunkSize` followers after `after`; done at the list's end. */
   async followerChunkBounds(userId: string, after: string, chunkSize: number): Promise<{ bounds: string[]; done: boolean }> {
-    const page = await readingFromLeader(() => this.socialGraph.listFollowerChunkBounds({ userId, afterFollowerId: after, chunkSize, maxBounds: 0 }));
+    const page = await readingFromLeader(() =>
+      this.socialGraph.listFollowerChunkBounds({ userId, afterFollowerId: after, chunkSize, maxBounds: 0 }),
+    );
     return { bounds: page.lastFollowerIds, done: page.done };
   }
 
@@ -80,7 +91,12 @@ async function byKeyset<T>(page: RecentPage, idOf: (item: T) => string, call: (p
  * One page of the newest posts of many authors: one call when they fit its author limit; otherwise
  * the top offset+limit of each chunk of authors, merged by id (= time) and cut to the page.
  */
-async function acrossAuthorChunks<T>(authorIds: string[], page: RecentPage, idOf: (item: T) => string, call: (page: RecentPage) => Promise<T[]>): Promise<T[]> {
+async function acrossAuthorChunks<T>(
+  authorIds: string[],
+  page: RecentPage,
+  idOf: (item: T) => string,
+  call: (page: RecentPage) => Promise<T[]>,
+): Promise<T[]> {
   const { offset, limit } = page;
   if (authorIds.length === 0 || limit === 0) return [];
   if (authorIds.length <= AUTHORS_PER_CALL) return call(page);

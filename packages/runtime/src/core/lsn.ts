@@ -1,10 +1,5 @@
-import { currentRequestContext, newRequestId, runWithRequestContext, type LsnByDatabase } from "./logger.js";
+import { currentRequestContext, newRequestId, runWithRequestContext, type LsnByDatabase } from "../observability/logger.js";
 
-/** gRPC metadata: reads must see these positions (caller -> callee) / writes reached these (callee -> caller). */
-export const MIN_LSN_KEY = "x-fanfare-min-lsn";
-export const WRITTEN_LSN_KEY = "x-fanfare-written-lsn";
-/** gRPC metadata: with the value "leader", the callee's reads go to the leader (see RequestContext.readLeader). */
-export const READ_LEADER_KEY = "x-fanfare-read";
 /** NATS header on outbox events: the WAL position the event's change had reached. */
 export const EVENT_LSN_HEADER = "Fanfare-Lsn";
 
@@ -39,7 +34,7 @@ export function encodeLsns(lsns: LsnByDatabase): string {
 export function decodeLsns(value: unknown): LsnByDatabase | undefined {
   if (typeof value !== "string" || value.length > 512) return undefined;
   const entries = value.split(",").flatMap((part) => {
-    const match = /^([A-Za-z0-9_.:\-]{1,255})=([0-9A-F]{1,8}\/[0-9A-F]{1,8})$/i.exec(part.trim());
+    const match = /^([A-Za-z0-9_.:-]{1,255})=([0-9A-F]{1,8}\/[0-9A-F]{1,8})$/i.exec(part.trim());
     return match ? [[match[1]!, match[2]!.toUpperCase()] as const] : [];
   });
   return entries.length > 0 ? Object.fromEntries(entries) : undefined;

@@ -15,7 +15,11 @@ export const commonEnv = {
 };
 
 export const env = {
-  postgresUrl: () => z.string().url().refine((u) => /^postgres(ql)?:\/\//.test(u), "must be a postgres:// URL"),
+  postgresUrl: () =>
+    z
+      .string()
+      .url()
+      .refine((u) => /^postgres(ql)?:\/\//.test(u), "must be a postgres:// URL"),
   grpcAddress: () => z.string().regex(/^[^\s:]+:\d{1,5}$/, "must be host:port"),
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
   positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),

@@ -26,7 +26,8 @@ export const alreadyExists = (message: string) => new ServiceError(GrpcStatus.AL
 export const failedPrecondition = (message: string) => new ServiceError(GrpcStatus.FAILED_PRECONDITION, message);
 export const unavailable = (message: string) => new ServiceError(GrpcStatus.UNAVAILABLE, message);
 export const unauthenticated = (message: string) => new ServiceError(GrpcStatus.UNAUTHENTICATED, message);
-export const resourceExhausted = (message: string, retryAfterSeconds: number) => new ServiceError(GrpcStatus.RESOURCE_EXHAUSTED, message, retryAfterSeconds);
+export const resourceExhausted = (message: string, retryAfterSeconds: number) =>
+  new ServiceError(GrpcStatus.RESOURCE_EXHAUSTED, message, retryAfterSeconds);
 
 export function isGrpcError(error: unknown): error is GrpcServiceError {
   return error instanceof Error && typeof (error as Partial<GrpcServiceError>).code === "number" && "metadata" in error;
@@ -76,7 +77,7 @@ export interface HttpError {
 const RETRY_AFTER_SECONDS = 5;
 
 export function httpErrorFromGrpc(error: GrpcServiceError): HttpError {
-  const status = HTTP_STATUS_BY_GRPC[error.code as GrpcStatus] ?? 500;
+  const status = HTTP_STATUS_BY_GRPC[error.code] ?? 500;
   if (CLIENT_FACING.has(error.code)) {
     const retryAfter = Number(error.metadata?.get(RETRY_AFTER_KEY)[0]);
     return { status, message: error.details || error.message, ...(retryAfter > 0 ? { retryAfter: Math.ceil(retryAfter) } : {}) };
@@ -85,4 +86,20 @@ export function httpErrorFromGrpc(error: GrpcServiceError): HttpError {
     return { status: 503, message: "a service is temporarily unavailable, retry later", retryAfter: RETRY_AFTER_SECONDS };
   }
   return { status, message: "internal error" };
+}
+
+/**
+ * Errors of a backing store (PostgreSQL SQLSTATE classes, socket errors) that mean "the server is
+ * not there right now" rather than "this query is wrong": refused or dropped connections, a server
+ * shutting down or starting, a standby refusing writes. Pure, so the gRPC server can map them to
+ * UNAVAILABLE without loading a database driver.
+ */
+export function isConnectionError(error: unknown): boolean {
+  const { code, message } = error as { code?: string; message?: string };
+  if (typeof code === "string" && /^(08|57P0[1-3]|53300|25006)/.test(code)) return true;
+  if (typeof code === "string" && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND)$/.test(code)) return true;
+  return (
+    typeof message === "string" &&
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message)
+  );
 }

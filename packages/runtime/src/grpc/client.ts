@@ -11,9 +11,9 @@ import {
   type ServiceDefinition,
   type ServiceError as GrpcServiceError,
 } from "@grpc/grpc-js";
-import { IDEMPOTENCY_KEY } from "./idempotency.js";
-import { currentRequestContext, REQUEST_ID_KEY } from "./logger.js";
-import { decodeLsns, encodeLsns, mergeLsns, MIN_LSN_KEY, READ_LEADER_KEY, WRITTEN_LSN_KEY } from "./lsn.js";
+import { currentRequestContext, REQUEST_ID_KEY } from "../observability/logger.js";
+import { decodeLsns, encodeLsns, mergeLsns } from "../core/lsn.js";
+import { IDEMPOTENCY_KEY, MIN_LSN_KEY, READ_LEADER_KEY, WRITTEN_LSN_KEY } from "./metadata.js";
 
 /** Upper bound for any one unary call inside the mesh; a slower downstream is treated as unavailable. */
 export const DEFAULT_DEADLINE_MS = 5_000;

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { Ajv2019 } from "ajv/dist/2019.js";
 import addFormats from "ajv-formats";
 import { parse, parseAllDocuments } from "yaml";
-import { z } from "zod";
+import { type z } from "zod";
 import { feedEnv } from "@fanfare/feed";
 import { gatewayEnv } from "@fanfare/gateway";
 import { postsEnv } from "@fanfare/posts";
@@ -16,7 +16,7 @@ const run = promisify(execFile);
 const ROOT = new URL("../../../", import.meta.url).pathname;
 const require = createRequire(import.meta.url);
 
-type Manifest = { apiVersion: string; kind: string; metadata: { name: string }; spec?: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Manifest = { apiVersion: string; kind: string; metadata: { name: string }; spec?: any };
 
 /** Custom resources of the operators the prod overlay relies on; kubernetes-models has no schema for them. */
 const KNOWN_CUSTOM_RESOURCES = new Set(["postgresql.cnpg.io/v1/Cluster"]);
@@ -40,7 +40,9 @@ function validateAgainstKubernetesSchema(manifest: Manifest): void {
 function withoutDraft4Ids(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(withoutDraft4Ids);
   if (node === null || typeof node !== "object") return node;
-  return Object.fromEntries(Object.entries(node).flatMap(([key, value]) => (key === "id" && typeof value === "string" ? [] : [[key, withoutDraft4Ids(value)]])));
+  return Object.fromEntries(
+    Object.entries(node).flatMap(([key, value]) => (key === "id" && typeof value === "string" ? [] : [[key, withoutDraft4Ids(value)]])),
+  );
 }
 
 describe("deployment files (offline checks)", function () {
@@ -67,13 +69,19 @@ describe("deployment files (offline checks)", function () {
         expect(container.readinessProbe).to.have.property(probeKind);
       }
       const stateful = objects.map((o) => `${o.kind}/${o.metadata.name}`);
-      if (overlay === "dev") expect(stateful).to.include.members(["StatefulSet/postgres-leader", "StatefulSet/postgres-replica", "StatefulSet/nats", "Deployment/redis"]);
+      if (overlay === "dev")
+        expect(stateful).to.include.members([
+          "StatefulSet/postgres-leader",
+          "StatefulSet/postgres-replica",
+          "StatefulSet/nats",
+          "Deployment/redis",
+        ]);
       if (overlay === "prod") expect(stateful).to.include.members(["Cluster/postgres", "Deployment/redis"]);
     });
   }
 
   it("docker-compose.yml follows the Compose specification and gives every service what its code needs", () => {
-    const compose = parse(readFileSync(`${ROOT}docker-compose.yml`, "utf8"), { merge: true }) as { services: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const compose = parse(readFileSync(`${ROOT}docker-compose.yml`, "utf8"), { merge: true }) as { services: Record<string, any> };
     const ajv = new Ajv2019({ strict: false, allErrors: true, validateSchema: false });
     addFormats.default(ajv);
     // Compose durations are Go durations ("5s", "1m30s"), not ISO 8601 ones.

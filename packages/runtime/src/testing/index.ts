@@ -1,0 +1,2 @@
+// @fanfare/runtime/testing: helpers for tests and the bench only; no service imports this.
+export * from "./free-port.js";

@@ -1,0 +1,340 @@
+// In-memory stand-ins for the feed's ports (domain/ports.ts), for the unit layer only: the product
+// always runs on Redis, PostgreSQL and NATS. Each fake keeps the rules the domain relies on (sets,
+// the window and its history marker, the rebuild lock with its dirty mark, tombstones) and none of
+// the wire details; the integration suites check the real adapters against the same rules.
+import type { events, posts } from "@fanfare/contracts";
+import type {
+  ClaimMode,
+  ClaimOutcome,
+  CommitOutcome,
+  TimelineAdd,
+  TimelinePage,
+  CachedPost,
+} from "@fanfare/feed/data-access/timeline-store.js";
+import type { FanoutProgress } from "@fanfare/feed/data-access/fanout-progress.js";
+import type { FanoutProgressLog, LiveNotifier, TimelineCache, Truth } from "@fanfare/feed/domain/ports.js";
+
+type Post = posts.Post;
+
+const newestFirst = (a: string, b: string) => (a < b ? 1 : a > b ? -1 : 0);
+
+/** Ids that sort by creation, like UUID v7: `fakeId(1) < fakeId(2)`. */
+export function fakeId(n: number): string {
+  return `00000000-0000-7000-8000-${n.toString(16).padStart(12, "0")}`;
+}
+
+interface Timeline {
+  ids: Set<string>;
+  /** The history marker: true = END (nothing older exists), false = CUT. */
+  historyEnds: boolean;
+}
+
+/** Redis as the feed uses it: timelines of ids, friend sets, post bodies and tombstones, rebuild locks. */
+export class FakeTimelineCache implements TimelineCache {
+  readonly timelines = new Map<string, Timeline>();
+  readonly friends = new Map<string, Set<string>>();
+  readonly bodies = new Map<string, Post | "deleted">();
+  readonly celebrityPosts = new Map<string, Set<string>>();
+  readonly connected = new Set<string>();
+  readonly pushed = new Map<string, Set<string>>();
+  readonly locks = new Map<string, { token: string; dirty: boolean }>();
+
+  constructor(private readonly maxItems: number) {}
+
+  /** Newest first, like ZREVRANGE. */
+  sortedIds(userId: string): string[] {
+    return [...(this.timelines.get(userId)?.ids ?? [])].sort(newestFirst);
+  }
+
+  readPage(userId: string, offset: number, limit: number, candidates: string[] = []): Promise<TimelinePage> {
+    const timeline = this.timelines.get(userId);
+    const all = this.sortedIds(userId);
+    const postIds = all.slice(offset, offset + limit);
+    const friends = this.friends.get(userId) ?? new Set();
+    return Promise.resolve({
+      exists: timeline !== undefined,
+      size: all.length,
+      postIds,
+      // The marker sorts last: a page shows it only when it reaches past the oldest post.
+      historyEnds: (timeline?.historyEnds ?? false) && offset + limit > all.length,
+      followed: candidates.filter((id) => friends.has(id)),
+    });
+  }
+
+  follows(userId: string, friendIds: string[]): Promise<boolean[]> {
+    const friends = this.friends.get(userId) ?? new Set();
+    return Promise.resolve(friendIds.map((id) => friends.has(id)));
+  }
+
+  addCelebrityPost(celebrityId: string, postId: string): Promise<void> {
+    const list = this.celebrityPosts.get(celebrityId) ?? new Set();
+    this.celebrityPosts.set(celebrityId, list.add(postId));
+    return Promise.resolve();
+  }
+
+  removeCelebrityPost(celebrityId: string, postId: string): Promise<void> {
+    this.celebrityPosts.get(celebrityId)?.delete(postId);
+    return Promise.resolve();
+  }
+
+  celebrityRecentPosts(celebrityIds: string[], count: number): Promise<string[][]> {
+    return Promise.resolve(celebrityIds.map((id) => [...(this.celebrityPosts.get(id) ?? [])].sort(newestFirst).slice(0, count)));
+  }
+
+  timelineExists(userId: string): Promise<boolean> {
+    return Promise.resolve(this.timelines.has(userId));
+  }
+
+  timelinePostIds(userId: string): Promise<string[]> {
+    return Promise.resolve(this.sortedIds(userId).reverse());
+  }
+
+  addToTimelines(userIds: string[], authorId: string, postIds: string[]): Promise<TimelineAdd[]> {
+    return Promise.resolve(
+      userIds.map((userId): TimelineAdd => {
+        const push = this.recordPush(userId, postIds);
+        const timeline = this.timelines.get(userId);
+        if (!timeline) return { outcome: "not-cached", push };
+        if (!this.friends.get(userId)?.has(authorId)) return { outcome: "not-followed", push };
+        const added = postIds.filter((id) => !timeline.ids.has(id));
+        added.forEach((id) => timeline.ids.add(id));
+        this.trim(userId, timeline);
+        return { outcome: added.length > 0 ? "added" : "present", push };
+      }),
+    );
+  }
+
+  markConnected(userIds: string[]): Promise<void> {
+    userIds.forEach((id) => this.connected.add(id));
+    return Promise.resolve();
+  }
+
+  removeFromTimelines(userIds: string[], postIds: string[]): Promise<string[]> {
+    const refill: string[] = [];
+    for (const userId of userIds) {
+      this.markDirty(userId);
+      const timeline = this.timelines.get(userId);
+      if (!timeline) continue;
+      const before = timeline.ids.size;
+      postIds.forEach((id) => timeline.ids.delete(id));
+      if (before >= this.maxItems && timeline.ids.size < this.maxItems) refill.push(userId);
+    }
+    return Promise.resolve(refill);
+  }
+
+  friendIds(userId: string): Promise<string[]> {
+    return Promise.resolve([...(this.friends.get(userId) ?? [])]);
+  }
+
+  cachedPosts(postIds: string[]): Promise<CachedPost[]> {
+    return Promise.resolve(postIds.map((id) => this.bodies.get(id)));
+  }
+
+  cachePosts(bodies: Post[]): Promise<boolean[]> {
+    return Promise.resolve(
+      bodies.map((post) => {
+        if (this.bodies.get(post.id) === "deleted") return false;
+        this.bodies.set(post.id, post);
+        return true;
+      }),
+    );
+  }
+
+  markDeleted(postId: string): Promise<void> {
+    this.bodies.set(postId, "deleted");
+    return Promise.resolve();
+  }
+
+  claimRebuild(userId: string, token: string, _ttlMs: number, mode: ClaimMode): Promise<ClaimOutcome> {
+    const lock = this.locks.get(userId);
+    if (lock) {
+      if (mode === "missing") return Promise.resolve("busy");
+      lock.dirty = true;
+      return Promise.resolve("marked");
+    }
+    const cached = this.timelines.has(userId);
+    if (mode === "missing" && cached) return Promise.resolve("present");
+    if (mode === "cached" && !cached) return Promise.resolve("absent");
+    this.locks.set(userId, { token, dirty: false });
+    return Promise.resolve("claimed");
+  }
+
+  restartRebuild(userId: string, token: string): Promise<boolean> {
+    const lock = this.locks.get(userId);
+    if (lock?.token !== token) return Promise.resolve(false);
+    lock.dirty = false;
+    return Promise.resolve(true);
+  }
+
+  commitRebuild(userId: string, token: string, postIds: string[], friendIds: string[]): Promise<CommitOutcome> {
+    const lock = this.locks.get(userId);
+    if (lock?.token !== token) return Promise.resolve("lost");
+    if (lock.dirty) return Promise.resolve("dirty");
+    this.timelines.set(userId, { ids: new Set(postIds.slice(0, this.maxItems)), historyEnds: postIds.length < this.maxItems });
+    this.friends.set(userId, new Set(friendIds));
+    this.locks.delete(userId);
+    return Promise.resolve("ok");
+  }
+
+  dropTimeline(userId: string, token: string): Promise<void> {
+    this.timelines.delete(userId);
+    this.friends.delete(userId);
+    if (this.locks.get(userId)?.token === token) this.locks.delete(userId);
+    return Promise.resolve();
+  }
+
+  isRebuildLocked(userId: string): Promise<boolean> {
+    return Promise.resolve(this.locks.has(userId));
+  }
+
+  scanTimelines(): Promise<{ cursor: string; userIds: string[] }> {
+    return Promise.resolve({ cursor: "0", userIds: [...this.timelines.keys()] });
+  }
+
+  private markDirty(userId: string): void {
+    const lock = this.locks.get(userId);
+    if (lock) lock.dirty = true;
+  }
+
+  /** Keeps the newest maxItems; dropping posts turns END into CUT. */
+  private trim(userId: string, timeline: Timeline): void {
+    const sorted = this.sortedIds(userId);
+    if (sorted.length <= this.maxItems) return;
+    sorted.slice(this.maxItems).forEach((id) => timeline.ids.delete(id));
+    timeline.historyEnds = false;
+  }
+
+  private recordPush(userId: string, postIds: string[]): boolean {
+    if (!this.connected.has(userId)) return false;
+    const pushed = this.pushed.get(userId) ?? new Set();
+    this.pushed.set(userId, pushed);
+    const fresh = postIds.filter((id) => !pushed.has(id));
+    fresh.forEach((id) => pushed.add(id));
+    return fresh.length > 0;
+  }
+}
+
+/** The databases behind social-graph and posts: follows, posts, celebrity flags; counts every call. */
+export class FakeTruth implements Truth {
+  readonly follows = new Map<string, Set<string>>();
+  readonly posts = new Map<string, Post>();
+  readonly celebrityIds = new Set<string>();
+  readonly calls: string[] = [];
+
+  follow(userId: string, friendId: string): void {
+    this.follows.set(userId, (this.follows.get(userId) ?? new Set()).add(friendId));
+  }
+
+  unfollow(userId: string, friendId: string): void {
+    this.follows.get(userId)?.delete(friendId);
+  }
+
+  addPost(post: Post): Post {
+    this.posts.set(post.id, post);
+    return post;
+  }
+
+  friendsOf(userId: string): Promise<string[]> {
+    this.calls.push("friendsOf");
+    return Promise.resolve([...(this.follows.get(userId) ?? [])].sort());
+  }
+
+  recentPosts(authorIds: string[], offset: number, limit: number, before = ""): Promise<Post[]> {
+    this.calls.push("recentPosts");
+    const authors = new Set(authorIds);
+    const page = [...this.posts.values()]
+      .filter((post) => authors.has(post.authorUserId) && (before === "" || post.id < before))
+      .sort((a, b) => newestFirst(a.id, b.id));
+    return Promise.resolve(page.slice(offset, offset + limit));
+  }
+
+  async recentPostIds(authorIds: string[], offset: number, limit: number): Promise<string[]> {
+    const page = await this.recentPosts(authorIds, offset, limit);
+    this.calls.pop();
+    this.calls.push("recentPostIds");
+    return page.map((post) => post.id);
+  }
+
+  postsById(postIds: string[]): Promise<Post[]> {
+    this.calls.push("postsById");
+    return Promise.resolve(postIds.flatMap((id) => this.posts.get(id) ?? []));
+  }
+
+  celebrities(): Promise<string[]> {
+    this.calls.push("celebrities");
+    return Promise.resolve([...this.celebrityIds]);
+  }
+
+  followerChunkBounds(userId: string, after: string, chunkSize: number): Promise<{ bounds: string[]; done: boolean }> {
+    this.calls.push("followerChunkBounds");
+    const rest = this.followersOf(userId).filter((id) => id > after);
+    const bounds = rest.filter((_, i) => (i + 1) % chunkSize === 0 || i === rest.length - 1);
+    return Promise.resolve({ bounds, done: true });
+  }
+
+  followerPage(userId: string, after: string, pageSize: number): Promise<{ ids: string[]; next: string }> {
+    this.calls.push("followerPage");
+    const ids = this.followersOf(userId)
+      .filter((id) => id > after)
+      .slice(0, pageSize);
+    return Promise.resolve({ ids, next: ids.length === pageSize ? ids.at(-1)! : "" });
+  }
+
+  private followersOf(userId: string): string[] {
+    return [...this.follows].flatMap(([follower, friends]) => (friends.has(userId) ? [follower] : [])).sort();
+  }
+}
+
+/** Fan-out progress, kept per post. */
+export class FakeProgressLog implements FanoutProgressLog {
+  readonly posts = new Map<string, { planned: number; done: Set<number>; written: number }>();
+
+  started(postId: string): Promise<void> {
+    if (!this.posts.has(postId)) this.posts.set(postId, { planned: 0, done: new Set(), written: 0 });
+    return Promise.resolve();
+  }
+
+  planned(postId: string, chunks: number): Promise<void> {
+    this.posts.get(postId)!.planned = chunks;
+    return Promise.resolve();
+  }
+
+  chunkDone(postId: string, index: number, written: number): Promise<{ firstTime: boolean; finished: boolean }> {
+    const entry = this.posts.get(postId)!;
+    const firstTime = !entry.done.has(index);
+    entry.done.add(index);
+    if (firstTime) entry.written += written;
+    return Promise.resolve({ firstTime, finished: firstTime && entry.done.size >= entry.planned });
+  }
+
+  progress(postId: string): Promise<FanoutProgress> {
+    const entry = this.posts.get(postId);
+    const done = entry ? entry.done.size : 0;
+    const total = entry?.planned ?? 0;
+    return Promise.resolve({
+      chunked: entry !== undefined,
+      chunksTotal: total,
+      chunksDone: done,
+      timelinesWritten: entry?.written ?? 0,
+      done: total > 0 && done >= total,
+      durationMs: 0,
+    });
+  }
+}
+
+/** The work queue: chunks queued, in order, for the test to hand to workers. */
+export class FakeChunkQueue {
+  readonly jobs: events.FanoutChunk[] = [];
+  readonly queue = (job: events.FanoutChunk): Promise<void> => {
+    this.jobs.push(job);
+    return Promise.resolve();
+  };
+}
+
+/** Live pushes, recorded. */
+export class FakeLiveNotifier implements LiveNotifier {
+  readonly pushes: { userId: string; postId: string }[] = [];
+  postLanded(userIds: string[], post: Post): void {
+    for (const userId of userIds) this.pushes.push({ userId, postId: post.id });
+  }
+}
