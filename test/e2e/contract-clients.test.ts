@@ -213,7 +213,7 @@ describe("clients the contract admits", function () {
       const live = await connect(reader);
       try {
         if (system.mesh)
-          expect(await system.mesh.feed.store.timelineExists(reader.id), "the reader has no cached timeline").to.equal(false);
+          expect(await system.mesh.feed.cache.timelines.exists(reader.id), "the reader has no cached timeline").to.equal(false);
         const started = Date.now();
         const postId = await post(author, "без чтения ленты");
         expect(await live.waitFor(postId), "push received").to.equal(true);

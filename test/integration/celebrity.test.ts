@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { expect } from "chai";
-import { Redis } from "ioredis";
 import { events, feed, posts, socialgraph } from "@fanfare/contracts";
+import { testRedis, testRedisUrl } from "../support/redis.js";
 import { loadFeedConfig, startFeed } from "@fanfare/feed";
 import { createGrpcClient, type PromiseClient } from "@fanfare/runtime/grpc";
 import { drainNats, type NatsConnection } from "@fanfare/runtime/events";
@@ -129,7 +129,7 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
       expect(progress.timelinesWritten).to.be.within(1, fans.length);
     });
     for (const fan of fans) {
-      expect(await m.feed.store.timelinePostIds(fan)).to.include(news.id);
+      expect(await m.feed.cache.timelines.postIds(fan)).to.include(news.id);
       expect(await feedIds(fan)).to.deep.equal([news.id]);
     }
     await postsClient.updatePost({ actorUserId: star, postId: news.id, text: "исправлено" });
@@ -151,7 +151,7 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
         ...testEnv,
         SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
         POSTS_ADDR: m.addresses.posts,
-        REDIS_URL: "redis://127.0.0.1:6379/4",
+        REDIS_URL: testRedisUrl(4),
         FEED_CONSUMER_PREFIX: prefix,
         FANOUT_CONCURRENCY: "1",
         FANOUT_CHUNK_PAUSE_MS: "1500",
@@ -172,14 +172,14 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
         const progress = await slowClient.getFanoutProgress({ postId: news.id });
         expect(progress.chunksTotal).to.be.greaterThan(1);
         const lagging: string[] = [];
-        for (const fan of fans) if (!(await slow.store.timelinePostIds(fan)).includes(news.id)) lagging.push(fan);
+        for (const fan of fans) if (!(await slow.cache.timelines.postIds(fan)).includes(news.id)) lagging.push(fan);
         expect(lagging).to.not.be.empty;
         return lagging;
       });
       for (const fan of waiting) expect(await feedIds(fan, slowClient)).to.deep.equal([news.id, earlier.id]);
       await eventually(async () => expect((await slowClient.getFanoutProgress({ postId: news.id })).done).to.equal(true), 30_000, 200);
       for (const fan of fans) {
-        expect(await slow.store.timelinePostIds(fan)).to.include(news.id);
+        expect(await slow.cache.timelines.postIds(fan)).to.include(news.id);
         expect(await feedIds(fan, slowClient)).to.deep.equal([news.id, earlier.id]);
       }
     } finally {
@@ -213,7 +213,7 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
 
   itAsCaller("finishes a fan-out exactly once when one of two worker processes is killed mid-way", async () => {
     const prefix = `${testEnv.FEED_CONSUMER_PREFIX}-kill`;
-    const redisUrl = "redis://127.0.0.1:6379/5";
+    const redisUrl = testRedisUrl(5);
     const [portA, portB] = [await freePort(), await freePort()];
     const worker = (port: number): ChildProcess =>
       spawn(process.execPath, [FEED_MAIN], {
@@ -235,7 +235,7 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
     const workers = [worker(portA), worker(portB)];
     const clientA = createGrpcClient(feed.FeedServiceClient, `127.0.0.1:${portA}`);
     const clientB = createGrpcClient(feed.FeedServiceClient, `127.0.0.1:${portB}`);
-    const redis = new Redis(redisUrl);
+    const redis = testRedis(5);
     try {
       await eventually(() => clientB.getFeed({ userId: randomUUID(), offset: 0, limit: 1 }), 20_000, 200);
       await eventually(() => clientA.getFeed({ userId: randomUUID(), offset: 0, limit: 1 }), 20_000, 200);

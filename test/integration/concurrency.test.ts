@@ -1,6 +1,7 @@
 import { expect } from "chai";
-import { Redis } from "ioredis";
 import { feed } from "@fanfare/contracts";
+import type { FeedRedis } from "@fanfare/feed/data-access/redis-client.js";
+import { flushTestRedis, testRedis } from "../support/redis.js";
 import { loadFeedConfig, openFeedAudit, type AuditReport, type FeedAudit } from "@fanfare/feed";
 import { createGrpcClient, type PromiseClient } from "@fanfare/runtime/grpc";
 import { drainNats, type NatsConnection } from "@fanfare/runtime/events";
@@ -29,7 +30,7 @@ describe("nothing lost under concurrency (truth audit)", function () {
   let feedClient: PromiseClient<feed.FeedServiceClient>;
   let audit: FeedAudit;
   let nats: NatsConnection;
-  let redis: Redis;
+  let redis: FeedRedis;
 
   before(async function () {
     this.timeout(60_000);
@@ -39,7 +40,7 @@ describe("nothing lost under concurrency (truth audit)", function () {
     feedClient = createGrpcClient(feed.FeedServiceClient, m.addresses.feed);
     audit = openFeedAudit(loadFeedConfig({ ...testEnv, SOCIAL_GRAPH_ADDR: m.addresses.socialGraph, POSTS_ADDR: m.addresses.posts }));
     nats = await natsConnection();
-    redis = new Redis(testEnv.REDIS_URL);
+    redis = testRedis();
   });
   after(async () => {
     clients.close();
@@ -80,10 +81,10 @@ describe("nothing lost under concurrency (truth audit)", function () {
   it("stays right with rebuilds racing the writes (timelines dropped, Redis flushed mid-run)", async () => {
     const dropEvery = 20;
     const report = await runAndAudit(async (workload, done) => {
-      if (done === CHANGES / 2) await redis.flushdb();
+      if (done === CHANGES / 2) await flushTestRedis(redis);
       else if (done % dropEvery === 0) {
         const victims = Array.from({ length: 4 }, () => workload.users[Math.floor(Math.random() * workload.users.length)]!);
-        await redis.del(...victims.flatMap((id) => [`tl:{${id}}`, `fr:{${id}}`]));
+        await Promise.all(victims.map((id) => redis.del(`tl:{${id}}`, `fr:{${id}}`)));
       }
       // Reads rebuild what was dropped while the writes go on.
       if (done % 2 === 0) await readFeed(workload.users[Math.floor(Math.random() * workload.users.length)]!);

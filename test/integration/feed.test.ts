@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { expect } from "chai";
-import { Redis } from "ioredis";
 import { feed, events, posts, socialgraph } from "@fanfare/contracts";
+import type { FeedRedis } from "@fanfare/feed/data-access/redis-client.js";
+import { flushTestRedis, testRedis, testRedisUrl } from "../support/redis.js";
 import { loadFeedConfig, startFeed, type RunningFeed } from "@fanfare/feed";
 import { metricsRegistry } from "@fanfare/runtime/observability";
 import { createGrpcClient, type PromiseClient } from "@fanfare/runtime/grpc";
@@ -35,13 +36,13 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
   this.timeout(60_000);
   let m: Mesh;
   let c: Clients;
-  let redis: Redis;
+  let redis: FeedRedis;
   let nats: NatsConnection;
 
   before(async () => {
     m = await mesh();
     c = clientsFor(m.addresses);
-    redis = new Redis(testEnv.REDIS_URL);
+    redis = testRedis();
     nats = await natsConnection();
   });
   after(async () => {
@@ -75,7 +76,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     const made = [await post(author), await post(author), await post(author)];
     await flush();
     await eventually(async () => expect(ids(await read(reader))).to.deep.equal(ids(made).reverse()));
-    expect(await m.feed.store.timelinePostIds(reader)).to.have.members(ids(made));
+    expect(await m.feed.cache.timelines.postIds(reader)).to.have.members(ids(made));
   });
 
   itAsCaller("ignores a redelivered or duplicated created event", async () => {
@@ -110,7 +111,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     await eventually(async () => expect(ids(await read(reader))).to.deep.equal([...ids(authorPosts).reverse(), otherPost.id]));
     await c.graph.removeFriend({ userId: reader, friendId: author });
     await flush();
-    await eventually(async () => expect(await m.feed.store.timelinePostIds(reader)).to.deep.equal([otherPost.id]));
+    await eventually(async () => expect(await m.feed.cache.timelines.postIds(reader)).to.deep.equal([otherPost.id]));
     expect(ids(await read(reader))).to.deep.equal([otherPost.id]);
   });
 
@@ -133,7 +134,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     await eventually(async () => expect(ids(await read(reader))).to.deep.equal([...made].reverse()));
     await c.graph.removeFriend({ userId: reader, friendId: author });
     await flush();
-    await eventually(async () => expect(await m.feed.store.timelinePostIds(reader)).to.deep.equal([]));
+    await eventually(async () => expect(await m.feed.cache.timelines.postIds(reader)).to.deep.equal([]));
   });
 
   itAsCaller("shows edits on the next read and never shows a deleted post again", async () => {
@@ -149,7 +150,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     await eventually(async () => {
       const feedNow = await read(reader);
       expect(feedNow.map((p) => p.text)).to.deep.equal(["edited"]);
-      expect(await m.feed.store.timelinePostIds(reader)).to.deep.equal([keep.id]);
+      expect(await m.feed.cache.timelines.postIds(reader)).to.deep.equal([keep.id]);
     });
   });
 
@@ -161,7 +162,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     await flush();
     await eventually(async () => expect(await read(reader)).to.have.length(4));
     const before = await read(reader);
-    await redis.flushdb();
+    await flushTestRedis(redis);
     expect(await read(reader)).to.deep.equal(before);
   });
 
@@ -194,7 +195,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     const canaryPost = await post(canaryAuthor);
     await flush();
     await eventually(async () => expect(ids(await read(canary))).to.deep.equal([canaryPost.id]));
-    expect(await m.feed.store.timelineExists(dormant)).to.equal(false);
+    expect(await m.feed.cache.timelines.exists(dormant)).to.equal(false);
     expect(ids(await read(dormant))).to.deep.equal([made.id]);
     expect(await redis.ttl(`tl:{${dormant}}`)).to.be.greaterThan(0);
   });
@@ -205,11 +206,11 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     const made = [await post(author), await post(author)];
     await read(reader);
     await redis.zrem(`tl:{${reader}}`, Buffer.from(made[0]!.id.replace(/-/g, ""), "hex"));
-    expect(await m.feed.store.timelinePostIds(reader)).to.deep.equal([made[1]!.id]);
+    expect(await m.feed.cache.timelines.postIds(reader)).to.deep.equal([made[1]!.id]);
     const fixesBefore = await counterValue("feed_resync_fixes_total");
     let rounds = 0;
-    while ((await m.feed.store.timelinePostIds(reader)).length < 2 && rounds++ < 50) await m.feed.reconciler.runPass();
-    expect(await m.feed.store.timelinePostIds(reader)).to.have.members(ids(made));
+    while ((await m.feed.cache.timelines.postIds(reader)).length < 2 && rounds++ < 50) await m.feed.reconciler.runPass();
+    expect(await m.feed.cache.timelines.postIds(reader)).to.have.members(ids(made));
     expect(await counterValue("feed_resync_fixes_total")).to.be.greaterThan(fixesBefore);
   });
 
@@ -219,13 +220,13 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
       ...testEnv,
       SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
       POSTS_ADDR: m.addresses.posts,
-      REDIS_URL: "redis://127.0.0.1:6379/4",
+      REDIS_URL: testRedisUrl(4),
       FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-sync`,
       FEED_SYNC_INTERVAL_MS: "300",
     };
     const instance = await startFeed(loadFeedConfig(env));
     const client = createGrpcClient(feed.FeedServiceClient, `127.0.0.1:${instance.port}`);
-    const own = new Redis("redis://127.0.0.1:6379/4");
+    const own = testRedis(4);
     try {
       const [reader, author, other] = [await newUser(), await newUser(), await newUser()];
       await follow(reader, author);
@@ -237,8 +238,8 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
       const injected = Date.now();
       await eventually(
         async () => {
-          expect(await instance.store.timelinePostIds(reader)).to.have.members(ids(made));
-          expect(await instance.store.friendIds(reader)).to.have.members([author, other]);
+          expect(await instance.cache.timelines.postIds(reader)).to.have.members(ids(made));
+          expect(await instance.cache.timelines.friendIds(reader)).to.have.members([author, other]);
         },
         10_000,
         20,
@@ -274,7 +275,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
         SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
         POSTS_ADDR: m.addresses.posts,
         FEED_MAX_ITEMS: "3",
-        REDIS_URL: "redis://127.0.0.1:6379/2",
+        REDIS_URL: testRedisUrl(2),
         FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-small`,
       }),
     );
@@ -288,7 +289,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
       expect(ids(await read(reader, 0, 2, smallClient))).to.deep.equal(newestFirst.slice(0, 2));
       expect(ids(await read(reader, 2, 3, smallClient))).to.deep.equal(newestFirst.slice(2, 5));
       expect(ids(await read(reader, 5, 10, smallClient))).to.deep.equal(newestFirst.slice(5));
-      expect(await small.store.timelinePostIds(reader)).to.have.length(3);
+      expect(await small.cache.timelines.postIds(reader)).to.have.length(3);
     } finally {
       smallClient.close();
       await small.stop();
@@ -300,18 +301,18 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
       ...testEnv,
       SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
       POSTS_ADDR: m.addresses.posts,
-      REDIS_URL: "redis://127.0.0.1:6379/3",
+      REDIS_URL: testRedisUrl(3),
       FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-restart`,
     };
     let instance: RunningFeed = await startFeed(loadFeedConfig(env));
     const [reader, author] = [await newUser(), await newUser()];
     await follow(reader, author);
-    await instance.store.readPage(reader, 0, 1);
+    await instance.cache.timelines.readPage(reader, 0, 1);
     let client = createGrpcClient(feed.FeedServiceClient, `127.0.0.1:${instance.port}`);
     await read(reader, 0, 10, client);
     const made = [await post(author)];
     await flush();
-    await eventually(async () => expect(await instance.store.timelinePostIds(reader)).to.have.length(1));
+    await eventually(async () => expect(await instance.cache.timelines.postIds(reader)).to.have.length(1));
     client.close();
     await instance.stop();
     for (let i = 0; i < 4; i++) made.push(await post(author));
@@ -319,7 +320,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     instance = await startFeed(loadFeedConfig(env));
     client = createGrpcClient(feed.FeedServiceClient, `127.0.0.1:${instance.port}`);
     try {
-      await eventually(async () => expect(await instance.store.timelinePostIds(reader)).to.have.members(ids(made)), 10_000);
+      await eventually(async () => expect(await instance.cache.timelines.postIds(reader)).to.have.members(ids(made)), 10_000);
       expect(ids(await read(reader, 0, 10, client))).to.deep.equal(ids(made).reverse());
     } finally {
       client.close();
@@ -357,8 +358,8 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
       return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
     });
     const token = randomUUID();
-    expect(await m.feed.store.claimRebuild(user, token, 10_000, "missing")).to.equal("claimed");
-    expect(await m.feed.store.commitRebuild(user, token, postIds.slice().reverse(), [])).to.equal("ok");
+    expect(await m.feed.cache.rebuilds.claim(user, token, 10_000, "missing")).to.equal("claimed");
+    expect(await m.feed.cache.rebuilds.commit(user, token, postIds.slice().reverse(), [])).to.equal("ok");
     const key = `tl:{${user}}`;
     expect(await redis.call("OBJECT", "ENCODING", key)).to.equal("listpack");
     const bytes = Number(await redis.call("MEMORY", "USAGE", key, "SAMPLES", "0"));

@@ -28,6 +28,9 @@ export const testEnv = {
   LOGIN_MAX_FAILURES_PER_ADDRESS: "1000000",
   /** The reconciler is run by hand in its test. */
   FEED_SYNC_INTERVAL_MS: "0",
+  /** Under `npm run test:cluster`: the local Redis Cluster and the JetStream cluster's stream replicas. */
+  ...(process.env.REDIS_CLUSTER_NODES ? { REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES } : {}),
+  ...(process.env.NATS_STREAM_REPLICAS ? { NATS_STREAM_REPLICAS: process.env.NATS_STREAM_REPLICAS } : {}),
 };
 
 export function databaseUrl(database: string): string {

@@ -7,7 +7,7 @@ import { FeedReader } from "@fanfare/feed/domain/feed-reader.js";
 import { Reconciler } from "@fanfare/feed/domain/reconciler.js";
 import { TimelineAuditor } from "@fanfare/feed/domain/timeline-audit.js";
 import { TimelineBuilder } from "@fanfare/feed/domain/timeline-builder.js";
-import { FakeChunkQueue, FakeLiveNotifier, FakeProgressLog, FakeTimelineCache, FakeTruth, fakeId } from "../support/fakes/feed.js";
+import { FakeChunkQueue, FakeLiveNotifier, FakeProgressLog, FakeFeedCache, FakeTruth, fakeId } from "../support/fakes/feed.js";
 
 /** A small window, so paging past it and trimming show with a handful of posts. */
 const MAX_ITEMS = 5;
@@ -15,21 +15,21 @@ const CHUNK_SIZE = 3;
 
 /** The feed's use cases wired to in-memory fakes of its ports: the rules, without Redis, gRPC or NATS. */
 function feedDomain() {
-  const store = new FakeTimelineCache(MAX_ITEMS);
+  const cache = new FakeFeedCache(MAX_ITEMS);
   const truth = new FakeTruth();
   const progress = new FakeProgressLog();
   const chunks = new FakeChunkQueue();
   const live = new FakeLiveNotifier();
   const logger = createLogger("unit", "silent");
   const celebrities = new CelebrityDirectory(truth, logger);
-  const builder = new TimelineBuilder(store, truth, MAX_ITEMS);
-  const fanOut = new FanOut(store, truth, builder, celebrities, progress, chunks.queue, live, {
+  const builder = new TimelineBuilder(cache, truth, MAX_ITEMS);
+  const fanOut = new FanOut(cache, truth, builder, celebrities, progress, chunks.queue, live, {
     maxItems: MAX_ITEMS,
     chunkSize: CHUNK_SIZE,
     chunkPauseMs: 0,
   });
-  const reader = new FeedReader(store, builder, truth, celebrities);
-  const reconciler = new Reconciler(store, new TimelineAuditor(store, truth, MAX_ITEMS), builder, logger);
+  const reader = new FeedReader(cache, builder, truth, celebrities);
+  const reconciler = new Reconciler(cache, new TimelineAuditor(cache, truth, MAX_ITEMS), builder, logger);
   let next = 1;
   const ids = () => fakeId(next++);
   const post = (author: string, text = "hello"): posts.Post =>
@@ -47,7 +47,7 @@ function feedDomain() {
     return created;
   };
   const feedIds = async (user: string, offset = 0, limit = 100) => (await reader.read(user, offset, limit)).map((p) => p.id);
-  return { store, truth, progress, chunks, live, celebrities, builder, fanOut, reader, reconciler, ids, post, publish, feedIds };
+  return { cache, truth, progress, chunks, live, celebrities, builder, fanOut, reader, reconciler, ids, post, publish, feedIds };
 }
 
 describe("feed domain rules (in-memory ports)", () => {
@@ -76,7 +76,7 @@ describe("feed domain rules (in-memory ports)", () => {
     const [author, cachedFan, coldFan, liveColdFan, stranger] = [d.ids(), d.ids(), d.ids(), d.ids(), d.ids()];
     for (const fan of [cachedFan, coldFan, liveColdFan]) d.truth.follow(fan, author);
     await d.feedIds(cachedFan);
-    await d.store.markConnected([liveColdFan]);
+    await d.cache.liveMarks.markConnected([liveColdFan], 60_000);
 
     const created = await d.publish(author);
     await d.fanOut.postCreated({
@@ -87,8 +87,8 @@ describe("feed domain rules (in-memory ports)", () => {
       createdAt: created.createdAt,
     });
 
-    expect(d.store.sortedIds(cachedFan)).to.deep.equal([created.id]);
-    expect(d.store.timelines.has(coldFan), "no timeline is built by a fan-out").to.equal(false);
+    expect(d.cache.sortedIds(cachedFan)).to.deep.equal([created.id]);
+    expect(d.cache.timelineState.has(coldFan), "no timeline is built by a fan-out").to.equal(false);
     expect(d.live.pushes, "a redelivered event pushes nothing twice").to.deep.equal([{ userId: liveColdFan, postId: created.id }]);
     expect(await d.feedIds(stranger)).to.deep.equal([]);
   });
@@ -104,11 +104,11 @@ describe("feed domain rules (in-memory ports)", () => {
     expect(await d.feedIds(reader)).to.deep.equal([unfollowedPost.id, deletedPost.id, keptPost.id]);
 
     // The deletion's tombstone lands, and the unfollow reaches the cached friend set, before their events rebuild anything.
-    await d.store.markDeleted(deletedPost.id);
-    d.store.friends.get(reader)!.delete(dropped);
+    await d.cache.posts.tombstone(deletedPost.id);
+    d.cache.friends.get(reader)!.delete(dropped);
 
     expect(await d.feedIds(reader)).to.deep.equal([keptPost.id]);
-    expect(d.store.sortedIds(reader)).to.deep.equal([keptPost.id]);
+    expect(d.cache.sortedIds(reader)).to.deep.equal([keptPost.id]);
   });
 
   it("merges a celebrity's post into fans' pages before their chunk lands, and shows it once after", async () => {
@@ -122,11 +122,11 @@ describe("feed domain rules (in-memory ports)", () => {
     d.celebrities.apply(star, true);
 
     const news = await d.publish(star);
-    expect(d.store.sortedIds(fans[0]!), "not in the timeline yet").to.deep.equal([friendPost.id]);
+    expect(d.cache.sortedIds(fans[0]!), "not in the timeline yet").to.deep.equal([friendPost.id]);
     expect(await d.feedIds(fans[0]!)).to.deep.equal([news.id, friendPost.id]);
 
     for (const job of d.chunks.jobs) await d.fanOut.deliverChunk(job, "first");
-    expect(d.store.sortedIds(fans[0]!)).to.deep.equal([news.id, friendPost.id]);
+    expect(d.cache.sortedIds(fans[0]!)).to.deep.equal([news.id, friendPost.id]);
     expect(await d.feedIds(fans[0]!), "merged and fanned out: once").to.deep.equal([news.id, friendPost.id]);
   });
 
@@ -146,7 +146,7 @@ describe("feed domain rules (in-memory ports)", () => {
     expect(d.chunks.jobs.at(-1)!.lastFollowerId).to.equal([...fans].sort().at(-1));
 
     for (const job of [...d.chunks.jobs, d.chunks.jobs[1]!]) await d.fanOut.deliverChunk(job, "first");
-    for (const fan of fans) expect(d.store.sortedIds(fan), fan).to.deep.equal([news.id]);
+    for (const fan of fans) expect(d.cache.sortedIds(fan), fan).to.deep.equal([news.id]);
     expect(await d.progress.progress(news.id)).to.include({ chunksTotal: 3, chunksDone: 3, timelinesWritten: fans.length, done: true });
   });
 
@@ -158,12 +158,12 @@ describe("feed domain rules (in-memory ports)", () => {
     const expected = all.map((p) => p.id);
 
     expect(await d.feedIds(reader, 0, 3)).to.deep.equal(expected.slice(0, 3));
-    expect(d.store.sortedIds(reader), "the window holds the newest MAX_ITEMS").to.deep.equal(expected.slice(0, MAX_ITEMS));
+    expect(d.cache.sortedIds(reader), "the window holds the newest MAX_ITEMS").to.deep.equal(expected.slice(0, MAX_ITEMS));
     expect(await d.feedIds(reader, 3, 4), "across the seam").to.deep.equal(expected.slice(3, 7));
     expect(await d.feedIds(reader, 8, 10), "wholly past the window; short at the history's end").to.deep.equal(expected.slice(8));
 
     // An unfollow's cleanup may shrink the window; the seam still follows the window's oldest post.
-    await d.store.removeFromTimelines([reader], [expected[1]!]);
+    await d.cache.timelines.remove([reader], [expected[1]!]);
     d.truth.posts.delete(expected[1]!);
     expect(await d.feedIds(reader, 0, 12)).to.deep.equal(expected.filter((_, i) => i !== 1));
   });
@@ -208,9 +208,9 @@ describe("feed domain rules (in-memory ports)", () => {
     expect(await d.reconciler.runPass(), "nothing drifted").to.equal(0);
 
     const lost = d.post(author); // its event never arrives: a lost fan-out
-    d.store.timelines.get(right)!.ids.add(lost.id); // this one got it
+    d.cache.timelineState.get(right)!.ids.add(lost.id); // this one got it
     expect(await d.reconciler.runPass()).to.equal(1);
-    expect(d.store.sortedIds(drifted)[0]).to.equal(lost.id);
+    expect(d.cache.sortedIds(drifted)[0]).to.equal(lost.id);
     expect(await d.reconciler.runPass(), "healed").to.equal(0);
   });
 
@@ -227,12 +227,12 @@ describe("feed domain rules (in-memory ports)", () => {
       const ids = await recentPostIds(...args);
       if (++snapshots === 1) {
         d.truth.posts.delete(gone.id);
-        await d.store.removeFromTimelines([reader], [gone.id]);
+        await d.cache.timelines.remove([reader], [gone.id]);
       }
       return ids;
     };
     expect(await d.builder.ensureBuilt(reader)).to.equal(true);
     expect(snapshots, "the stale snapshot was not committed; a second one was").to.equal(2);
-    expect(d.store.sortedIds(reader)).to.deep.equal([stays.id]);
+    expect(d.cache.sortedIds(reader)).to.deep.equal([stays.id]);
   });
 });

@@ -1,4 +1,3 @@
-import { Redis } from "ioredis";
 import { posts, socialgraph } from "@fanfare/contracts";
 import { closeAll } from "@fanfare/runtime";
 import { createLogger, type Logger } from "@fanfare/runtime/observability";
@@ -6,7 +5,8 @@ import { createGrpcClient, serveGrpc } from "@fanfare/runtime/grpc";
 import { connectNats, drainNats } from "@fanfare/runtime/events";
 import type { FeedConfig } from "./config.js";
 import { FanoutProgressStore } from "./data-access/fanout-progress.js";
-import { TimelineStore } from "./data-access/timeline-store.js";
+import { openFeedCache, type FeedCacheStores } from "./data-access/feed-cache.js";
+import { closeRedis, createRedis, ensureCompactEncoding, redisReady, type FeedRedis } from "./data-access/redis-client.js";
 import { CelebrityDirectory } from "./domain/celebrity-directory.js";
 import { FanOut } from "./domain/fan-out.js";
 import { FeedReader } from "./domain/feed-reader.js";
@@ -27,7 +27,8 @@ export interface RunningFeed {
   port: number;
   metricsPort: number;
   logger: Logger;
-  store: TimelineStore;
+  cache: FeedCacheStores;
+  redis: FeedRedis;
   reconciler: Reconciler;
   celebrities: CelebrityDirectory;
   stop(): Promise<void>;
@@ -38,17 +39,18 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
   const logger = createLogger("feed", config.LOG_LEVEL);
   const socialGraph = createGrpcClient(socialgraph.SocialGraphServiceClient, config.SOCIAL_GRAPH_ADDR);
   const postsClient = createGrpcClient(posts.PostsServiceClient, config.POSTS_ADDR);
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
-  const nats = await connectNats(config.NATS_URL, "feed", logger);
+  const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES });
+  const nats = await connectNats(config.NATS_URL, "feed", logger, config.NATS_STREAM_REPLICAS);
 
-  const store = new TimelineStore(redis, config.FEED_MAX_ITEMS, config.FEED_ACTIVE_DAYS * 24 * 3600);
-  await store.ensureCompactEncoding(logger);
+  await redisReady(redis);
+  await ensureCompactEncoding(redis, config.FEED_MAX_ITEMS, logger);
+  const cache = openFeedCache(redis, config.FEED_MAX_ITEMS, config.FEED_ACTIVE_DAYS * 24 * 3600);
   const progress = new FanoutProgressStore(redis);
   const source = new SourceOfTruth(socialGraph, postsClient);
   const celebrities = new CelebrityDirectory(source, logger);
-  const builder = new TimelineBuilder(store, source, config.FEED_MAX_ITEMS);
+  const builder = new TimelineBuilder(cache, source, config.FEED_MAX_ITEMS);
   const fanOut = new FanOut(
-    store,
+    cache,
     source,
     builder,
     celebrities,
@@ -61,8 +63,8 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
       chunkPauseMs: config.FANOUT_CHUNK_PAUSE_MS,
     },
   );
-  const reader = new FeedReader(store, builder, source, celebrities);
-  const reconciler = new Reconciler(store, new TimelineAuditor(store, source, config.FEED_MAX_ITEMS), builder, logger);
+  const reader = new FeedReader(cache, builder, source, celebrities);
+  const reconciler = new Reconciler(cache, new TimelineAuditor(cache, source, config.FEED_MAX_ITEMS), builder, logger);
 
   const celebrityEvents = followCelebrityChanges(nats, celebrities);
   const celebrityRefresh = celebrities.startRefreshing(CELEBRITY_REFRESH_MS);
@@ -75,13 +77,14 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
     logger,
   });
   const resync = config.FEED_SYNC_INTERVAL_MS > 0 ? reconciler.start(config.FEED_SYNC_INTERVAL_MS, config.FEED_SYNC_RATE) : undefined;
-  const grpc = await serveGrpc([feedBinding(reader, progress, new LivePresence(store))], config, logger);
+  const grpc = await serveGrpc([feedBinding(reader, progress, new LivePresence(cache))], config, logger);
 
   return {
     port: grpc.port,
     metricsPort: grpc.metricsPort,
     logger,
-    store,
+    cache,
+    redis,
     reconciler,
     celebrities,
     stop: () =>
@@ -93,7 +96,7 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
           { name: "celebrity list", close: () => [celebrityEvents, celebrityRefresh].forEach((task) => task.stop()) },
           { name: "nats", close: () => drainNats(nats) },
           grpc.metricsStep,
-          { name: "redis", close: async () => void (await redis.quit()) },
+          { name: "redis", close: () => closeRedis(redis) },
           { name: "clients", close: () => [socialGraph, postsClient].forEach((client) => client.close()) },
         ],
         logger,

@@ -1,8 +1,8 @@
-import { Redis } from "ioredis";
 import { posts, socialgraph } from "@fanfare/contracts";
 import { createGrpcClient } from "@fanfare/runtime/grpc";
 import type { FeedConfig } from "./config.js";
-import { TimelineStore } from "./data-access/timeline-store.js";
+import { openFeedCache } from "./data-access/feed-cache.js";
+import { closeRedis, createRedis } from "./data-access/redis-client.js";
 import { TimelineAuditor } from "./domain/timeline-audit.js";
 import { SourceOfTruth } from "./outbound/source-of-truth.js";
 
@@ -16,17 +16,17 @@ export interface FeedAudit {
  * owning services, as the feed's configuration names them. It only reads.
  */
 export function openFeedAudit(config: FeedConfig): FeedAudit {
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+  const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES });
   const socialGraph = createGrpcClient(socialgraph.SocialGraphServiceClient, config.SOCIAL_GRAPH_ADDR);
   const postsClient = createGrpcClient(posts.PostsServiceClient, config.POSTS_ADDR);
-  const store = new TimelineStore(redis, config.FEED_MAX_ITEMS, config.FEED_ACTIVE_DAYS * 24 * 3600);
-  const auditor = new TimelineAuditor(store, new SourceOfTruth(socialGraph, postsClient), config.FEED_MAX_ITEMS);
+  const cache = openFeedCache(redis, config.FEED_MAX_ITEMS, config.FEED_ACTIVE_DAYS * 24 * 3600);
+  const auditor = new TimelineAuditor(cache, new SourceOfTruth(socialGraph, postsClient), config.FEED_MAX_ITEMS);
   return {
     auditor,
     close: async () => {
       socialGraph.close();
       postsClient.close();
-      await redis.quit();
+      await closeRedis(redis);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { commonEnv, env, loadConfig } from "@fanfare/runtime";
+import { streamReplicasEnv } from "@fanfare/runtime/events";
 import { z } from "zod";
 
 export const feedEnv = {
@@ -11,7 +12,17 @@ export const feedEnv = {
     .string()
     .regex(/^rediss?:\/\//, "must be a redis:// URL")
     .default("redis://127.0.0.1:6379"),
+  /**
+   * Seed nodes of a Redis Cluster ("host:port,host:port,..."); when set, the feed uses the cluster and
+   * REDIS_URL is not read. Any reachable subset will do: the client learns the rest from CLUSTER SLOTS.
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^([^\s,:]+:\d{1,5})(,[^\s,:]+:\d{1,5})*$/, "must be host:port[,host:port...]")
+    .optional()
+    .transform((value) => (value ? value.split(",") : [])),
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
+  ...streamReplicasEnv,
   /** Post ids kept per timeline; the original system kept 1000. */
   FEED_MAX_ITEMS: env.positiveInt(1000),
   /** How often a reconciler pass over every cached timeline starts; 0 turns it off. */

@@ -3,16 +3,11 @@
 // the window and its history marker, the rebuild lock with its dirty mark, tombstones) and none of
 // the wire details; the integration suites check the real adapters against the same rules.
 import type { events, posts } from "@fanfare/contracts";
-import type {
-  ClaimMode,
-  ClaimOutcome,
-  CommitOutcome,
-  TimelineAdd,
-  TimelinePage,
-  CachedPost,
-} from "@fanfare/feed/data-access/timeline-store.js";
+import type { CachedPost } from "@fanfare/feed/data-access/post-cache.js";
+import type { ClaimMode, ClaimOutcome, CommitOutcome } from "@fanfare/feed/data-access/rebuild-locks.js";
+import type { TimelineAdd, TimelinePage } from "@fanfare/feed/data-access/timeline-store.js";
 import type { FanoutProgress } from "@fanfare/feed/data-access/fanout-progress.js";
-import type { FanoutProgressLog, LiveNotifier, TimelineCache, Truth } from "@fanfare/feed/domain/ports.js";
+import type { FanoutProgressLog, FeedCache, LiveNotifier, Truth } from "@fanfare/feed/domain/ports.js";
 
 type Post = posts.Post;
 
@@ -30,11 +25,11 @@ interface Timeline {
 }
 
 /** Redis as the feed uses it: timelines of ids, friend sets, post bodies and tombstones, rebuild locks. */
-export class FakeTimelineCache implements TimelineCache {
-  readonly timelines = new Map<string, Timeline>();
+export class FakeFeedCache implements FeedCache {
+  readonly timelineState = new Map<string, Timeline>();
   readonly friends = new Map<string, Set<string>>();
   readonly bodies = new Map<string, Post | "deleted">();
-  readonly celebrityPosts = new Map<string, Set<string>>();
+  readonly celebrityLists = new Map<string, Set<string>>();
   readonly connected = new Set<string>();
   readonly pushed = new Map<string, Set<string>>();
   readonly locks = new Map<string, { token: string; dirty: boolean }>();
@@ -43,153 +38,131 @@ export class FakeTimelineCache implements TimelineCache {
 
   /** Newest first, like ZREVRANGE. */
   sortedIds(userId: string): string[] {
-    return [...(this.timelines.get(userId)?.ids ?? [])].sort(newestFirst);
+    return [...(this.timelineState.get(userId)?.ids ?? [])].sort(newestFirst);
   }
 
-  readPage(userId: string, offset: number, limit: number, candidates: string[] = []): Promise<TimelinePage> {
-    const timeline = this.timelines.get(userId);
-    const all = this.sortedIds(userId);
-    const postIds = all.slice(offset, offset + limit);
-    const friends = this.friends.get(userId) ?? new Set();
-    return Promise.resolve({
-      exists: timeline !== undefined,
-      size: all.length,
-      postIds,
-      // The marker sorts last: a page shows it only when it reaches past the oldest post.
-      historyEnds: (timeline?.historyEnds ?? false) && offset + limit > all.length,
-      followed: candidates.filter((id) => friends.has(id)),
-    });
-  }
+  readonly timelines: FeedCache["timelines"] = {
+    readPage: (userId: string, offset: number, limit: number, candidates: string[] = []): Promise<TimelinePage> => {
+      const timeline = this.timelineState.get(userId);
+      const all = this.sortedIds(userId);
+      const friends = this.friends.get(userId) ?? new Set();
+      return Promise.resolve({
+        exists: timeline !== undefined,
+        size: all.length,
+        postIds: all.slice(offset, offset + limit),
+        // The marker sorts last: a page shows it only when it reaches past the oldest post.
+        historyEnds: (timeline?.historyEnds ?? false) && offset + limit > all.length,
+        followed: candidates.filter((id) => friends.has(id)),
+      });
+    },
+    follows: (userId: string, friendIds: string[]) => {
+      const friends = this.friends.get(userId) ?? new Set();
+      return Promise.resolve(friendIds.map((id) => friends.has(id)));
+    },
+    exists: (userId: string) => Promise.resolve(this.timelineState.has(userId)),
+    postIds: (userId: string) => Promise.resolve(this.sortedIds(userId).reverse()),
+    friendIds: (userId: string) => Promise.resolve([...(this.friends.get(userId) ?? [])]),
+    add: (userIds: string[], authorId: string, postIds: string[]) =>
+      Promise.resolve(
+        userIds.map((userId): TimelineAdd => {
+          const push = this.recordPush(userId, postIds);
+          const timeline = this.timelineState.get(userId);
+          if (!timeline) return { outcome: "not-cached", push };
+          if (!this.friends.get(userId)?.has(authorId)) return { outcome: "not-followed", push };
+          const added = postIds.filter((id) => !timeline.ids.has(id));
+          added.forEach((id) => timeline.ids.add(id));
+          this.trim(userId, timeline);
+          return { outcome: added.length > 0 ? "added" : "present", push };
+        }),
+      ),
+    remove: (userIds: string[], postIds: string[]) => {
+      const refill: string[] = [];
+      for (const userId of userIds) {
+        this.markDirty(userId);
+        const timeline = this.timelineState.get(userId);
+        if (!timeline) continue;
+        const before = timeline.ids.size;
+        postIds.forEach((id) => timeline.ids.delete(id));
+        if (before >= this.maxItems && timeline.ids.size < this.maxItems) refill.push(userId);
+      }
+      return Promise.resolve(refill);
+    },
+    scan: () => Promise.resolve({ cursor: "0", userIds: [...this.timelineState.keys()] }),
+  };
 
-  follows(userId: string, friendIds: string[]): Promise<boolean[]> {
-    const friends = this.friends.get(userId) ?? new Set();
-    return Promise.resolve(friendIds.map((id) => friends.has(id)));
-  }
+  readonly posts: FeedCache["posts"] = {
+    get: (postIds: string[]): Promise<CachedPost[]> => Promise.resolve(postIds.map((id) => this.bodies.get(id))),
+    put: (bodies: Post[]) =>
+      Promise.resolve(
+        bodies.map((post) => {
+          if (this.bodies.get(post.id) === "deleted") return false;
+          this.bodies.set(post.id, post);
+          return true;
+        }),
+      ),
+    tombstone: (postId: string) => {
+      this.bodies.set(postId, "deleted");
+      return Promise.resolve();
+    },
+  };
 
-  addCelebrityPost(celebrityId: string, postId: string): Promise<void> {
-    const list = this.celebrityPosts.get(celebrityId) ?? new Set();
-    this.celebrityPosts.set(celebrityId, list.add(postId));
-    return Promise.resolve();
-  }
+  readonly celebrityPosts: FeedCache["celebrityPosts"] = {
+    add: (celebrityId: string, postId: string) => {
+      this.celebrityLists.set(celebrityId, (this.celebrityLists.get(celebrityId) ?? new Set()).add(postId));
+      return Promise.resolve();
+    },
+    remove: (celebrityId: string, postId: string) => {
+      this.celebrityLists.get(celebrityId)?.delete(postId);
+      return Promise.resolve();
+    },
+    recent: (celebrityIds: string[], count: number) =>
+      Promise.resolve(celebrityIds.map((id) => [...(this.celebrityLists.get(id) ?? [])].sort(newestFirst).slice(0, count))),
+  };
 
-  removeCelebrityPost(celebrityId: string, postId: string): Promise<void> {
-    this.celebrityPosts.get(celebrityId)?.delete(postId);
-    return Promise.resolve();
-  }
+  readonly rebuilds: FeedCache["rebuilds"] = {
+    claim: (userId: string, token: string, _ttlMs: number, mode: ClaimMode): Promise<ClaimOutcome> => {
+      const lock = this.locks.get(userId);
+      if (lock) {
+        if (mode === "missing") return Promise.resolve("busy");
+        lock.dirty = true;
+        return Promise.resolve("marked");
+      }
+      const cached = this.timelineState.has(userId);
+      if (mode === "missing" && cached) return Promise.resolve("present");
+      if (mode === "cached" && !cached) return Promise.resolve("absent");
+      this.locks.set(userId, { token, dirty: false });
+      return Promise.resolve("claimed");
+    },
+    restart: (userId: string, token: string) => {
+      const lock = this.locks.get(userId);
+      if (lock?.token !== token) return Promise.resolve(false);
+      lock.dirty = false;
+      return Promise.resolve(true);
+    },
+    commit: (userId: string, token: string, postIds: string[], friendIds: string[]): Promise<CommitOutcome> => {
+      const lock = this.locks.get(userId);
+      if (lock?.token !== token) return Promise.resolve("lost");
+      if (lock.dirty) return Promise.resolve("dirty");
+      this.timelineState.set(userId, { ids: new Set(postIds.slice(0, this.maxItems)), historyEnds: postIds.length < this.maxItems });
+      this.friends.set(userId, new Set(friendIds));
+      this.locks.delete(userId);
+      return Promise.resolve("ok");
+    },
+    drop: (userId: string, token: string) => {
+      this.timelineState.delete(userId);
+      this.friends.delete(userId);
+      if (this.locks.get(userId)?.token === token) this.locks.delete(userId);
+      return Promise.resolve();
+    },
+    inProgress: (userId: string) => Promise.resolve(this.locks.has(userId)),
+  };
 
-  celebrityRecentPosts(celebrityIds: string[], count: number): Promise<string[][]> {
-    return Promise.resolve(celebrityIds.map((id) => [...(this.celebrityPosts.get(id) ?? [])].sort(newestFirst).slice(0, count)));
-  }
-
-  timelineExists(userId: string): Promise<boolean> {
-    return Promise.resolve(this.timelines.has(userId));
-  }
-
-  timelinePostIds(userId: string): Promise<string[]> {
-    return Promise.resolve(this.sortedIds(userId).reverse());
-  }
-
-  addToTimelines(userIds: string[], authorId: string, postIds: string[]): Promise<TimelineAdd[]> {
-    return Promise.resolve(
-      userIds.map((userId): TimelineAdd => {
-        const push = this.recordPush(userId, postIds);
-        const timeline = this.timelines.get(userId);
-        if (!timeline) return { outcome: "not-cached", push };
-        if (!this.friends.get(userId)?.has(authorId)) return { outcome: "not-followed", push };
-        const added = postIds.filter((id) => !timeline.ids.has(id));
-        added.forEach((id) => timeline.ids.add(id));
-        this.trim(userId, timeline);
-        return { outcome: added.length > 0 ? "added" : "present", push };
-      }),
-    );
-  }
-
-  markConnected(userIds: string[]): Promise<void> {
-    userIds.forEach((id) => this.connected.add(id));
-    return Promise.resolve();
-  }
-
-  removeFromTimelines(userIds: string[], postIds: string[]): Promise<string[]> {
-    const refill: string[] = [];
-    for (const userId of userIds) {
-      this.markDirty(userId);
-      const timeline = this.timelines.get(userId);
-      if (!timeline) continue;
-      const before = timeline.ids.size;
-      postIds.forEach((id) => timeline.ids.delete(id));
-      if (before >= this.maxItems && timeline.ids.size < this.maxItems) refill.push(userId);
-    }
-    return Promise.resolve(refill);
-  }
-
-  friendIds(userId: string): Promise<string[]> {
-    return Promise.resolve([...(this.friends.get(userId) ?? [])]);
-  }
-
-  cachedPosts(postIds: string[]): Promise<CachedPost[]> {
-    return Promise.resolve(postIds.map((id) => this.bodies.get(id)));
-  }
-
-  cachePosts(bodies: Post[]): Promise<boolean[]> {
-    return Promise.resolve(
-      bodies.map((post) => {
-        if (this.bodies.get(post.id) === "deleted") return false;
-        this.bodies.set(post.id, post);
-        return true;
-      }),
-    );
-  }
-
-  markDeleted(postId: string): Promise<void> {
-    this.bodies.set(postId, "deleted");
-    return Promise.resolve();
-  }
-
-  claimRebuild(userId: string, token: string, _ttlMs: number, mode: ClaimMode): Promise<ClaimOutcome> {
-    const lock = this.locks.get(userId);
-    if (lock) {
-      if (mode === "missing") return Promise.resolve("busy");
-      lock.dirty = true;
-      return Promise.resolve("marked");
-    }
-    const cached = this.timelines.has(userId);
-    if (mode === "missing" && cached) return Promise.resolve("present");
-    if (mode === "cached" && !cached) return Promise.resolve("absent");
-    this.locks.set(userId, { token, dirty: false });
-    return Promise.resolve("claimed");
-  }
-
-  restartRebuild(userId: string, token: string): Promise<boolean> {
-    const lock = this.locks.get(userId);
-    if (lock?.token !== token) return Promise.resolve(false);
-    lock.dirty = false;
-    return Promise.resolve(true);
-  }
-
-  commitRebuild(userId: string, token: string, postIds: string[], friendIds: string[]): Promise<CommitOutcome> {
-    const lock = this.locks.get(userId);
-    if (lock?.token !== token) return Promise.resolve("lost");
-    if (lock.dirty) return Promise.resolve("dirty");
-    this.timelines.set(userId, { ids: new Set(postIds.slice(0, this.maxItems)), historyEnds: postIds.length < this.maxItems });
-    this.friends.set(userId, new Set(friendIds));
-    this.locks.delete(userId);
-    return Promise.resolve("ok");
-  }
-
-  dropTimeline(userId: string, token: string): Promise<void> {
-    this.timelines.delete(userId);
-    this.friends.delete(userId);
-    if (this.locks.get(userId)?.token === token) this.locks.delete(userId);
-    return Promise.resolve();
-  }
-
-  isRebuildLocked(userId: string): Promise<boolean> {
-    return Promise.resolve(this.locks.has(userId));
-  }
-
-  scanTimelines(): Promise<{ cursor: string; userIds: string[] }> {
-    return Promise.resolve({ cursor: "0", userIds: [...this.timelines.keys()] });
-  }
+  readonly liveMarks: FeedCache["liveMarks"] = {
+    markConnected: (userIds: string[]) => {
+      userIds.forEach((id) => this.connected.add(id));
+      return Promise.resolve();
+    },
+  };
 
   private markDirty(userId: string): void {
     const lock = this.locks.get(userId);

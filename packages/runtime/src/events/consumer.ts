@@ -1,8 +1,17 @@
-import { AckPolicy, DeliverPolicy, headers as natsHeaders, nanos, type JsMsg, type NatsConnection } from "nats";
+import {
+  AckPolicy,
+  DeliverPolicy,
+  headers as natsHeaders,
+  nanos,
+  type ConsumerConfig,
+  type JetStreamManager,
+  type JsMsg,
+  type NatsConnection,
+} from "nats";
 import { runWithRequestContext, type Logger } from "../observability/logger.js";
 import { decodeLsns, EVENT_LSN_HEADER } from "../core/lsn.js";
 import { counter, gauge, histogram, LATENCY_BUCKETS } from "../observability/metrics.js";
-import { ensureStream } from "./nats.js";
+import { duringElections, ensureStream } from "./nats.js";
 import { DEAD_LETTER_STREAM, type StreamSpec } from "./streams.js";
 
 /** A message that can never be handled (undecodable, invalid): terminated and dead-lettered, not retried. */
@@ -56,10 +65,10 @@ export interface RunningConsumer {
  */
 export async function startDurableConsumer(options: DurableConsumerOptions): Promise<RunningConsumer> {
   const { nats, logger } = options;
-  const jsm = await nats.jetstreamManager();
-  await ensureStream(jsm, options.stream);
-  await ensureStream(jsm, DEAD_LETTER_STREAM);
-  const config = {
+  await ensureStream(nats, options.stream);
+  await ensureStream(nats, DEAD_LETTER_STREAM);
+  const jsm = await duringElections(() => nats.jetstreamManager());
+  const config: Partial<ConsumerConfig> & { durable_name: string } = {
     durable_name: options.durable,
     ack_policy: AckPolicy.Explicit,
     // A new event consumer starts with what is published from now on (what came before is covered by
@@ -70,27 +79,8 @@ export async function startDurableConsumer(options: DurableConsumerOptions): Pro
     ack_wait: nanos(options.ackWaitMs),
     max_deliver: options.maxDeliver + 1,
   };
-  const exists = await jsm.consumers.info(options.stream.name, options.durable).then(
-    () => true,
-    () => false,
-  );
-  if (exists) {
-    // Keep its position; bring its limits up to date.
-    const { durable_name: _, deliver_policy: __, filter_subject: ___, ...updatable } = config;
-    await jsm.consumers.update(options.stream.name, options.durable, updatable);
-  } else {
-    await jsm.consumers.add(options.stream.name, config).catch(async (error: unknown) => {
-      // Another replica added it first.
-      if (
-        !(await jsm.consumers.info(options.stream.name, options.durable).then(
-          () => true,
-          () => false,
-        ))
-      )
-        throw error;
-    });
-  }
-  const consumer = await nats.jetstream().consumers.get(options.stream.name, options.durable);
+  await duringElections(() => ensureConsumer(jsm, options.stream.name, config));
+  const consumer = await duringElections(() => nats.jetstream().consumers.get(options.stream.name, options.durable));
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
 
@@ -186,4 +176,33 @@ async function deadLetter(message: JsMsg, options: DurableConsumerOptions, error
   hdrs.set("Fanfare-Original-Seq", String(message.seq));
   hdrs.set("Fanfare-Error", String(error instanceof Error ? error.message : error).slice(0, 200));
   await options.nats.jetstream().publish(`deadletter.${options.stream.name}.${options.durable}`, message.data, { headers: hdrs });
+}
+
+/** Adds the durable consumer, or brings an existing one's limits up to date keeping its position. */
+async function ensureConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  config: Partial<ConsumerConfig> & { durable_name: string },
+): Promise<void> {
+  const durable = config.durable_name;
+  const exists = await jsm.consumers.info(stream, durable).then(
+    () => true,
+    (error: unknown) => {
+      if (error instanceof Error && /consumer not found/i.test(error.message)) return false;
+      throw error; // an election, not an answer: the caller retries
+    },
+  );
+  if (exists) {
+    const { durable_name: _, deliver_policy: __, filter_subject: ___, ...updatable } = config;
+    await jsm.consumers.update(stream, durable, updatable);
+    return;
+  }
+  await jsm.consumers.add(stream, config).catch(async (error: unknown) => {
+    // Another replica added it first.
+    const added = await jsm.consumers.info(stream, durable).then(
+      () => true,
+      () => false,
+    );
+    if (!added) throw error;
+  });
 }

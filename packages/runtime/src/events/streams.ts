@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /**
  * Every JetStream stream and subject of the mesh, in one place. Producers create their streams at
  * start; consumers create them too, so start order does not matter.
@@ -43,3 +45,11 @@ export const DEAD_LETTER_STREAM = { name: "DEADLETTER", subjects: ["deadletter.>
 export function liveFeedSubject(userId: string): string {
   return `feed.live.${userId}`;
 }
+
+/**
+ * The environment of a process that creates streams (social-graph, posts, feed): copies per stream.
+ * Unset: 3 on a JetStream cluster of 3 or more servers, 1 on a single server (connectNats).
+ */
+export const streamReplicasEnv = {
+  NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).optional(),
+};

@@ -9,7 +9,7 @@ import { startOutboxRelay } from "./outbox.js";
 import { sweepIdempotencyKeys } from "./idempotency.js";
 import { DatabaseRouter } from "./db-router.js";
 import { createPool, databaseName, ensureDatabase, migrate, serverKey } from "./pool.js";
-import type { StreamSpec } from "../events/streams.js";
+import { streamReplicasEnv, type StreamSpec } from "../events/streams.js";
 
 /**
  * The environment of a service that owns a PostgreSQL database and publishes events through an
@@ -22,6 +22,7 @@ export function pgServiceEnv(defaults: { database: string; grpcPort: number }) {
     /** Reads go to the replica when set; unset means the leader serves reads too. */
     PG_REPLICA_URL: env.postgresUrl().optional(),
     NATS_URL: z.string().default("nats://127.0.0.1:4222"),
+    ...streamReplicasEnv,
     GRPC_HOST: z.string().default("0.0.0.0"),
     GRPC_PORT: env.port(defaults.grpcPort),
     PG_POOL_SIZE: env.positiveInt(10),
@@ -60,8 +61,8 @@ export async function startPgService(options: {
   await migrate(config.PG_PRIMARY_URL, options.migrationsDir, logger);
   const primary = createPool(config.PG_PRIMARY_URL, config.PG_POOL_SIZE, name);
   const replica = config.PG_REPLICA_URL ? createPool(config.PG_REPLICA_URL, config.PG_POOL_SIZE, `${name}-replica`) : primary;
-  const nats = await connectNats(config.NATS_URL, name, logger);
-  await ensureStream(await nats.jetstreamManager(), options.stream);
+  const nats = await connectNats(config.NATS_URL, name, logger, config.NATS_STREAM_REPLICAS);
+  await ensureStream(nats, options.stream);
 
   const database = new DatabaseRouter({
     database: databaseName(config.PG_PRIMARY_URL),

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { FeedRedis } from "./redis-client.js";
 import { redisKeys } from "./redis-keys.js";
 
 /** Progress records outlive the fan-out by a day, for whoever asks afterwards. */
@@ -25,7 +25,7 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[1]) then redis.call('HSETNX', KEYS[1], 'finished', ARGV[2]) end
 return 1`;
 
-interface ProgressRedis extends Redis {
+type ProgressRedis = FeedRedis & {
   fanoutChunkDone(
     progressKey: string,
     doneKey: string,
@@ -35,7 +35,7 @@ interface ProgressRedis extends Redis {
     ttl: number,
   ): Promise<[number, number, number]>;
   fanoutPlanned(progressKey: string, doneKey: string, total: number, now: number, ttl: number): Promise<number>;
-}
+};
 
 export interface FanoutProgress {
   chunked: boolean;
@@ -50,7 +50,7 @@ export interface FanoutProgress {
 export class FanoutProgressStore {
   private readonly redis: ProgressRedis;
 
-  constructor(redis: Redis) {
+  constructor(redis: FeedRedis) {
     redis.defineCommand("fanoutChunkDone", { numberOfKeys: 2, lua: CHUNK_DONE_SCRIPT });
     redis.defineCommand("fanoutPlanned", { numberOfKeys: 2, lua: PLANNED_SCRIPT });
     this.redis = redis as ProgressRedis;

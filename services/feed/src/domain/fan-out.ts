@@ -1,7 +1,7 @@
 import type { events, posts } from "@fanfare/contracts";
 import type { CelebrityDirectory } from "./celebrity-directory.js";
 import { celebrityFanoutDuration, chunksLanded, chunksPublished, deliveryLatency, livePushes, timelineWrites } from "./feed-metrics.js";
-import type { ChunkQueue, FanoutProgressLog, LiveNotifier, TimelineCache, Truth } from "./ports.js";
+import type { ChunkQueue, FanoutProgressLog, FeedCache, LiveNotifier, Truth } from "./ports.js";
 import type { TimelineBuilder } from "./timeline-builder.js";
 
 /** Followers per page read from social-graph (direct fan-out). */
@@ -26,7 +26,7 @@ export interface FanOutSettings {
  */
 export class FanOut {
   constructor(
-    private readonly store: TimelineCache,
+    private readonly cache: FeedCache,
     private readonly source: Truth,
     private readonly builder: TimelineBuilder,
     private readonly celebrities: CelebrityDirectory,
@@ -42,7 +42,7 @@ export class FanOut {
    */
   async postCreated(event: events.PostCreated): Promise<void> {
     const post = toPost(event);
-    const [alive] = await this.store.cachePosts([post]);
+    const [alive] = await this.cache.posts.put([post]);
     if (!alive) return; // Deleted before its creation was handled: nobody is to see it.
     if (this.celebrities.isCelebrity(event.authorUserId)) return this.planChunks(post);
     const landed: string[] = [];
@@ -60,7 +60,7 @@ export class FanOut {
    * worker died or gave up) adds nothing twice: timelines are sets.
    */
   async deliverChunk(job: events.FanoutChunk, delivery: "first" | "redelivery"): Promise<void> {
-    const [post] = await this.store.cachedPosts([job.postId]);
+    const [post] = await this.cache.posts.get([job.postId]);
     if (post === "deleted") return;
     const body = post ?? (await this.source.postsById([job.postId]))[0];
     if (!body) return;
@@ -79,7 +79,7 @@ export class FanOut {
   /** Timelines hold ids only, so an edit is one cache write; readers see it on their next read. */
   async postUpdated(event: events.PostUpdated): Promise<void> {
     const [current] = await this.source.postsById([event.postId]);
-    if (current) await this.store.cachePosts([current]);
+    if (current) await this.cache.posts.put([current]);
   }
 
   /**
@@ -88,8 +88,8 @@ export class FanOut {
    * of fans, reads drop the tombstoned id from each timeline as they meet it.
    */
   async postDeleted(event: events.PostDeleted): Promise<void> {
-    await this.store.markDeleted(event.postId);
-    await this.store.removeCelebrityPost(event.authorUserId, event.postId);
+    await this.cache.posts.tombstone(event.postId);
+    await this.cache.celebrityPosts.remove(event.authorUserId, event.postId);
     if (this.celebrities.isCelebrity(event.authorUserId)) return;
     await this.forEachFollowerPage(event.authorUserId, FOLLOWER_PAGE, (followers) =>
       this.builder.removeAndRefill(followers, [event.postId]),
@@ -111,7 +111,7 @@ export class FanOut {
    * the deletion tombstones before it removes, so one of the two always sees the other.
    */
   private async undoIfDeletedMeanwhile(post: posts.Post, landed: string[]): Promise<void> {
-    const [cached] = await this.store.cachedPosts([post.id]);
+    const [cached] = await this.cache.posts.get([post.id]);
     if (cached === "deleted") await this.builder.removeAndRefill(landed, [post.id]);
   }
 
@@ -122,7 +122,7 @@ export class FanOut {
    * through the read-time merge before their chunk lands.
    */
   private async planChunks(post: posts.Post): Promise<void> {
-    await this.store.addCelebrityPost(post.authorUserId, post.id);
+    await this.cache.celebrityPosts.add(post.authorUserId, post.id);
     await this.progress.started(post.id);
     let chunkIndex = 0;
     let after = "";
@@ -166,7 +166,7 @@ export class FanOut {
     const landed: string[] = [];
     for (let i = 0; i < followers.length; i += DELIVERY_BATCH) {
       const batch = followers.slice(i, i + DELIVERY_BATCH);
-      const adds = await this.store.addToTimelines(batch, post.authorUserId, [post.id]);
+      const adds = await this.cache.timelines.add(batch, post.authorUserId, [post.id]);
       const got = batch.filter((_, j) => adds[j]!.outcome === "added");
       const connected = batch.filter((_, j) => adds[j]!.push);
       this.live.postLanded(connected, post);

@@ -1,7 +1,7 @@
 import { feed, type posts } from "@fanfare/contracts";
 import { invalidArgument } from "@fanfare/runtime";
 import type { TimelinePage } from "../data-access/timeline-store.js";
-import type { TimelineCache, Truth } from "./ports.js";
+import type { FeedCache, Truth } from "./ports.js";
 import type { CelebrityDirectory } from "./celebrity-directory.js";
 import { cacheLookups, mergeHits, postCacheMisses } from "./feed-metrics.js";
 import type { TimelineBuilder } from "./timeline-builder.js";
@@ -37,7 +37,7 @@ interface CachedWindow {
  */
 export class FeedReader {
   constructor(
-    private readonly store: TimelineCache,
+    private readonly cache: FeedCache,
     private readonly builder: TimelineBuilder,
     private readonly source: Truth,
     private readonly celebrities: CelebrityDirectory,
@@ -78,7 +78,7 @@ export class FeedReader {
    */
   private async mergeCelebrityPosts(page: TimelinePage, count: number): Promise<string[]> {
     if (page.followed.length === 0) return page.postIds;
-    const recent = await this.store.celebrityRecentPosts(page.followed, count);
+    const recent = await this.cache.celebrityPosts.recent(page.followed, count);
     const inTimeline = new Set(page.postIds);
     const oldest = page.postIds.at(-1);
     const reachesEnd = page.postIds.length < count;
@@ -92,20 +92,20 @@ export class FeedReader {
 
   /** The timeline page, building the timeline first when it is not cached; undefined if that failed. */
   private async cachedPage(userId: string, offset: number, limit: number) {
-    const page = await this.store.readPage(userId, offset, limit, this.celebrities.mergeable());
+    const page = await this.cache.timelines.readPage(userId, offset, limit, this.celebrities.mergeable());
     if (page.exists) {
       cacheLookups.inc({ outcome: "hit" });
       return page;
     }
     cacheLookups.inc({ outcome: "miss" });
     if (!(await this.builder.ensureBuilt(userId))) return undefined;
-    const rebuilt = await this.store.readPage(userId, offset, limit, this.celebrities.mergeable());
+    const rebuilt = await this.cache.timelines.readPage(userId, offset, limit, this.celebrities.mergeable());
     return rebuilt.exists ? rebuilt : undefined;
   }
 
   /** A page from the posts service, optionally only of posts older than `below` (the cached window's end). */
   private async readFromSource(userId: string, offset: number, limit: number, below = ""): Promise<Post[]> {
-    const cachedFriends = await this.store.friendIds(userId);
+    const cachedFriends = await this.cache.timelines.friendIds(userId);
     const friends = cachedFriends.length > 0 ? cachedFriends : await this.source.friendsOf(userId);
     return this.source.recentPosts(friends, offset, limit, below);
   }
@@ -116,13 +116,13 @@ export class FeedReader {
    * left out here and removed from the timeline by the caller.
    */
   private async hydrate(userId: string, postIds: string[]): Promise<{ visible: Post[]; stale: string[] }> {
-    const cached = await this.store.cachedPosts(postIds);
+    const cached = await this.cache.posts.get(postIds);
     const missing = postIds.filter((_, i) => cached[i] === undefined);
     const fetched = new Map<string, Post>();
     if (missing.length > 0) {
       postCacheMisses.inc(missing.length);
       const found = await this.source.postsById(missing);
-      await this.store.cachePosts(found);
+      await this.cache.posts.put(found);
       for (const post of found) fetched.set(post.id, post);
     }
     const bodies = postIds.map((id, i) => {
@@ -130,7 +130,7 @@ export class FeedReader {
       return entry === "deleted" ? undefined : (entry ?? fetched.get(id));
     });
     const authors = [...new Set(bodies.flatMap((post) => (post ? [post.authorUserId] : [])))];
-    const following = await this.store.follows(userId, authors);
+    const following = await this.cache.timelines.follows(userId, authors);
     const followed = new Set(authors.filter((_, i) => following[i]));
     const visible: Post[] = [];
     const stale: string[] = [];

@@ -1,5 +1,5 @@
 import { invalidArgument } from "@fanfare/runtime";
-import type { TimelineCache } from "./ports.js";
+import type { FeedCache } from "./ports.js";
 
 /**
  * How long a MarkConnected mark lasts. Gateways renew every third of it, so one missed renewal
@@ -15,12 +15,12 @@ const MARK_CONNECTED_MAX = 10_000;
  * their timeline is cached: a connection is activity.
  */
 export class LivePresence {
-  constructor(private readonly store: TimelineCache) {}
+  constructor(private readonly cache: FeedCache) {}
 
   /** Marks the users connected; returns how long the mark lasts, so the gateway knows when to renew. */
   async markConnected(userIds: string[]): Promise<number> {
     if (userIds.length > MARK_CONNECTED_MAX) throw invalidArgument(`at most ${MARK_CONNECTED_MAX} user_ids per call`);
-    await this.store.markConnected(userIds, CONNECTED_MARK_MS);
+    await this.cache.liveMarks.markConnected(userIds, CONNECTED_MARK_MS);
     return CONNECTED_MARK_MS;
   }
 }

@@ -1,35 +1,32 @@
 import type { events, posts } from "@fanfare/contracts";
+import type { CelebrityPostLists } from "../data-access/celebrity-posts.js";
 import type { FanoutProgressStore } from "../data-access/fanout-progress.js";
+import type { LiveMarks } from "../data-access/live-marks.js";
+import type { PostCache } from "../data-access/post-cache.js";
+import type { RebuildLocks } from "../data-access/rebuild-locks.js";
 import type { TimelineStore } from "../data-access/timeline-store.js";
 
-// The ports the feed's use cases work through. Each names the part of an adapter the domain uses,
-// so the adapters (Redis in data-access/, gRPC and NATS in outbound/) stay the one definition of
-// each method, and tests can stand small in-memory fakes in their place.
+// The ports the feed's use cases work through. The Redis ones are the public shape of the
+// data-access classes (one per row of ARCHITECTURE.md's key table), so each method has one
+// definition; the others are named here and fitted by outbound/ adapters. Tests stand small
+// in-memory fakes in their place (test/support/fakes/feed.ts).
 
-/** Cached timelines, friend sets, post bodies, celebrity lists and rebuild locks (Redis). */
-export type TimelineCache = Pick<
-  TimelineStore,
-  | "readPage"
-  | "follows"
-  | "addCelebrityPost"
-  | "removeCelebrityPost"
-  | "celebrityRecentPosts"
-  | "timelineExists"
-  | "timelinePostIds"
-  | "addToTimelines"
-  | "removeFromTimelines"
-  | "markConnected"
-  | "friendIds"
-  | "cachedPosts"
-  | "cachePosts"
-  | "markDeleted"
-  | "claimRebuild"
-  | "restartRebuild"
-  | "commitRebuild"
-  | "dropTimeline"
-  | "isRebuildLocked"
-  | "scanTimelines"
->;
+/** The public methods of a class, without its private state: what a fake must provide. */
+type Port<T> = { [K in keyof T]: T[K] };
+
+/** The feed's Redis, by key family. */
+export interface FeedCache {
+  /** `tl:{user}`, `fr:{user}`: cached timelines and the friend sets they are filtered by. */
+  timelines: Port<TimelineStore>;
+  /** `post:{post}`: bodies and tombstones. */
+  posts: Port<PostCache>;
+  /** `cposts:{celebrity}`: celebrities' recent posts for the read-time merge. */
+  celebrityPosts: Port<CelebrityPostLists>;
+  /** `lock:tl:{user}`, `pend:tl:{user}`: rebuilds in progress. */
+  rebuilds: Port<RebuildLocks>;
+  /** `live:{user}`: users with a live-feed socket open. */
+  liveMarks: Port<LiveMarks>;
+}
 
 /**
  * What the databases say, through social-graph and posts: the truth timelines are built from
@@ -53,7 +50,7 @@ export interface Truth {
 }
 
 /** A celebrity fan-out's progress: chunks planned and landed, start and finish. */
-export type FanoutProgressLog = Pick<FanoutProgressStore, "started" | "planned" | "chunkDone" | "progress">;
+export type FanoutProgressLog = Port<FanoutProgressStore>;
 
 /** Tells connected clients that a post of someone they follow arrived (plain NATS, fire and forget). */
 export interface LiveNotifier {

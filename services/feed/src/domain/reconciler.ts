@@ -1,5 +1,5 @@
 import type { Logger } from "@fanfare/runtime/observability";
-import type { TimelineCache } from "./ports.js";
+import type { FeedCache } from "./ports.js";
 import { resyncFixes } from "./feed-metrics.js";
 import type { TimelineAuditor } from "./timeline-audit.js";
 import type { TimelineBuilder } from "./timeline-builder.js";
@@ -20,7 +20,7 @@ export class Reconciler {
   private stopping = false;
 
   constructor(
-    private readonly store: TimelineCache,
+    private readonly cache: FeedCache,
     private readonly auditor: TimelineAuditor,
     private readonly builder: TimelineBuilder,
     private readonly logger: Logger,
@@ -32,7 +32,7 @@ export class Reconciler {
     let visited = 0;
     let fixed = 0;
     for (let cursor = "0"; ;) {
-      const step = await this.store.scanTimelines(cursor, SCAN_COUNT);
+      const step = await this.cache.timelines.scan(cursor, SCAN_COUNT);
       for (const userId of step.userIds) {
         if (this.stopping) return fixed;
         if (await this.repairIfDrifted(userId)) fixed++;

@@ -1,4 +1,4 @@
-import type { TimelineCache, Truth } from "./ports.js";
+import type { FeedCache, Truth } from "./ports.js";
 
 /** How one cached timeline differs from the databases; every list empty means it is right. */
 export interface TimelineDrift {
@@ -40,7 +40,7 @@ const EXAMPLES_KEPT = 5;
  */
 export class TimelineAuditor {
   constructor(
-    private readonly store: TimelineCache,
+    private readonly cache: FeedCache,
     private readonly source: Truth,
     private readonly maxItems: number,
   ) {}
@@ -50,9 +50,9 @@ export class TimelineAuditor {
     const friends = await this.source.friendsOf(userId);
     const expected = await this.source.recentPostIds(friends, 0, this.maxItems);
     const [exists, cached, cachedFriends] = await Promise.all([
-      this.store.timelineExists(userId),
-      this.store.timelinePostIds(userId),
-      this.store.friendIds(userId),
+      this.cache.timelines.exists(userId),
+      this.cache.timelines.postIds(userId),
+      this.cache.timelines.friendIds(userId),
     ]);
     if (!exists) return undefined;
     const drift = compareTimeline(userId, { posts: expected, friends }, { posts: cached, friends: cachedFriends });
@@ -68,7 +68,7 @@ export class TimelineAuditor {
       examples: [],
     };
     const record = async (userId: string) => {
-      if (!(await this.store.timelineExists(userId))) return;
+      if (!(await this.cache.timelines.exists(userId))) return;
       report.audited++;
       const drift = await this.audit(userId);
       if (!drift) return;
@@ -79,7 +79,7 @@ export class TimelineAuditor {
     if (userIds) await inParallel(userIds, AUDIT_CONCURRENCY, record);
     else
       for (let cursor = "0"; ;) {
-        const step = await this.store.scanTimelines(cursor, SCAN_COUNT);
+        const step = await this.cache.timelines.scan(cursor, SCAN_COUNT);
         await inParallel(step.userIds, AUDIT_CONCURRENCY, record);
         cursor = step.cursor;
         if (cursor === "0") break;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { ClaimMode } from "../data-access/timeline-store.js";
-import type { TimelineCache, Truth } from "./ports.js";
+import type { ClaimMode } from "../data-access/rebuild-locks.js";
+import type { FeedCache, Truth } from "./ports.js";
 import { rebuildRetries, rebuilds } from "./feed-metrics.js";
 
 /** A rebuild holds the lock at most this long; a replica that died mid-rebuild frees it by expiry. */
@@ -29,7 +29,7 @@ export class TimelineBuilder {
   private readonly inProcess = new Map<string, Promise<boolean>>();
 
   constructor(
-    private readonly store: TimelineCache,
+    private readonly cache: FeedCache,
     private readonly source: Truth,
     private readonly maxItems: number,
   ) {}
@@ -60,7 +60,7 @@ export class TimelineBuilder {
 
   /** Removes posts from cached timelines and refills those that fell below the window's depth. */
   async removeAndRefill(userIds: string[], postIds: string[]): Promise<void> {
-    const short = await this.store.removeFromTimelines(userIds, postIds);
+    const short = await this.cache.timelines.remove(userIds, postIds);
     for (let i = 0; i < short.length; i += REFILL_CONCURRENCY)
       await Promise.all(short.slice(i, i + REFILL_CONCURRENCY).map((userId) => this.refresh(userId)));
   }
@@ -74,27 +74,27 @@ export class TimelineBuilder {
 
   private async rebuild(userId: string, mode: ClaimMode): Promise<"built" | "given-up" | "present" | "busy" | "marked" | "absent"> {
     const token = randomUUID();
-    const claim = await this.store.claimRebuild(userId, token, REBUILD_LOCK_MS, mode);
+    const claim = await this.cache.rebuilds.claim(userId, token, REBUILD_LOCK_MS, mode);
     if (claim !== "claimed") return claim;
     for (let snapshot = 1; snapshot <= MAX_SNAPSHOTS; snapshot++) {
       // Ids only: the read that follows fetches and caches the bodies of the page it shows.
       const friends = await this.source.friendsOf(userId);
       const postIds = await this.source.recentPostIds(friends, 0, this.maxItems);
-      const outcome = await this.store.commitRebuild(userId, token, postIds, friends);
+      const outcome = await this.cache.rebuilds.commit(userId, token, postIds, friends);
       if (outcome === "ok") {
         rebuilds.inc();
         return "built";
       }
-      if (outcome === "lost" || !(await this.store.restartRebuild(userId, token, REBUILD_LOCK_MS))) break;
+      if (outcome === "lost" || !(await this.cache.rebuilds.restart(userId, token, REBUILD_LOCK_MS))) break;
       rebuildRetries.inc();
     }
     // The cached timeline may now be wrong and no clean snapshot could be written: an absent cache never is.
-    await this.store.dropTimeline(userId, token);
+    await this.cache.rebuilds.drop(userId, token);
     return "given-up";
   }
 
   private async waitForOtherReplica(userId: string): Promise<boolean> {
-    return (await this.waitForUnlock(userId, REBUILD_WAIT_MS)) && this.store.timelineExists(userId);
+    return (await this.waitForUnlock(userId, REBUILD_WAIT_MS)) && this.cache.timelines.exists(userId);
   }
 
   /** True once no rebuild holds the user's lock; false if one still does after `timeoutMs`. */
@@ -102,7 +102,7 @@ export class TimelineBuilder {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, REBUILD_POLL_MS));
-      if (!(await this.store.isRebuildLocked(userId))) return true;
+      if (!(await this.cache.rebuilds.inProgress(userId))) return true;
     }
     return false;
   }

@@ -1,6 +1,6 @@
 import type { NatsConnection } from "nats";
 import { events } from "@fanfare/contracts";
-import { fanoutChunkSubject } from "@fanfare/runtime/events";
+import { duringElections, fanoutChunkSubject } from "@fanfare/runtime/events";
 
 /** Queues chunks on this deployment's subject of the FANOUT work queue; the msgID makes re-planning harmless. */
 export function jetStreamChunkQueue(nats: NatsConnection, prefix: string): (job: events.FanoutChunk) => Promise<void> {
@@ -8,6 +8,9 @@ export function jetStreamChunkQueue(nats: NatsConnection, prefix: string): (job:
   const subject = fanoutChunkSubject(prefix);
   return async (job) => {
     // De-duplication is per stream, across subjects: the msgID names the deployment too.
-    await js.publish(subject, events.FanoutChunk.encode(job).finish(), { msgID: `${prefix}:${job.postId}:${job.chunkIndex}` });
+    // A stream leader election refuses publishes for a few seconds; the msgID makes a retry harmless.
+    await duringElections(() =>
+      js.publish(subject, events.FanoutChunk.encode(job).finish(), { msgID: `${prefix}:${job.postId}:${job.chunkIndex}` }),
+    );
   };
 }

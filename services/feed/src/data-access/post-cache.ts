@@ -1,0 +1,49 @@
+import { posts } from "@fanfare/contracts";
+import type { FeedRedis } from "./redis-client.js";
+import { redisKeys } from "./redis-keys.js";
+import { CACHE_POST_SCRIPT } from "./timeline-scripts.js";
+
+type Post = posts.Post;
+
+/** A deleted post's cache entry: one byte, kept long enough to outlive any late event about the post. */
+const TOMBSTONE = Buffer.from([0]);
+const TOMBSTONE_TTL_SECONDS = 2 * 24 * 3600;
+/** Post bodies stay cached this long after their last write; timelines hold ids only. */
+const POST_TTL_SECONDS = 14 * 24 * 3600;
+
+/** A cached body, a tombstone ("deleted"), or nothing cached. */
+export type CachedPost = Post | "deleted" | undefined;
+
+type PostCacheRedis = FeedRedis & { cachePost(key: string, body: Buffer, ttl: number): Promise<number> };
+
+/** `post:{id}`: each post's body once (protobuf), however many timelines hold its id; tombstones after deletion. */
+export class PostCache {
+  private readonly redis: PostCacheRedis;
+
+  constructor(redis: FeedRedis) {
+    redis.defineCommand("cachePost", { numberOfKeys: 1, lua: CACHE_POST_SCRIPT });
+    this.redis = redis as PostCacheRedis;
+  }
+
+  /** Bodies by id, in order. Plain GETs: auto-pipelining sends those of concurrent reads together, per server. */
+  async get(postIds: string[]): Promise<CachedPost[]> {
+    const values = await Promise.all(postIds.map((id) => this.redis.getBuffer(redisKeys.post(id))));
+    return values.map((value) => {
+      if (!value) return undefined;
+      if (value.length === 1) return "deleted";
+      return posts.Post.decode(value);
+    });
+  }
+
+  /** Caches bodies; returns, per post, false when it is known to be deleted (tombstoned) and was not cached. */
+  async put(bodies: Post[]): Promise<boolean[]> {
+    const results = await Promise.all(
+      bodies.map((post) => this.redis.cachePost(redisKeys.post(post.id), Buffer.from(posts.Post.encode(post).finish()), POST_TTL_SECONDS)),
+    );
+    return results.map((result) => result === 1);
+  }
+
+  async tombstone(postId: string): Promise<void> {
+    await this.redis.set(redisKeys.post(postId), TOMBSTONE, "EX", TOMBSTONE_TTL_SECONDS);
+  }
+}
