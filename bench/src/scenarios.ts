@@ -8,6 +8,7 @@ import pg from "pg";
 import { connect } from "nats";
 import { events, feed, posts as postsContracts } from "@fanfare/contracts";
 import { createGrpcClient, type PromiseClient } from "@fanfare/runtime/grpc";
+import { createRedis, everyMaster, redisReady, type FeedRedis } from "@fanfare/feed/data-access/redis-client.js";
 import { callLoad, httpLoad, type LoadResult } from "./load.js";
 import type { BenchMesh } from "./mesh.js";
 import { percentile } from "./stats.js";
@@ -18,6 +19,10 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 export interface BenchContext {
   mesh: BenchMesh;
   redisUrl: string;
+  /** Seed nodes of the Redis Cluster the mesh runs on (--cluster); empty on a single server. */
+  redisClusterNodes: string[];
+  /** The NATS servers the mesh uses. */
+  natsUrl: string;
   graphUrl: string;
   postsUrl: string;
   /** Reads in the pull rival go here: the replica when there is one. */
@@ -28,7 +33,7 @@ export interface BenchContext {
   password: string;
 }
 
-async function login(ctx: BenchContext, userId: string): Promise<string> {
+export async function login(ctx: BenchContext, userId: string): Promise<string> {
   const response = await fetch(`${ctx.mesh.gatewayUrl}/login`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -100,7 +105,7 @@ async function startFloor(redisUrl: string): Promise<{ url: string; stop: () => 
  * The pull rival: fan-out on read in SQL, as the original's fallback and most homework solutions do
  * it: the reader's friends, then their newest posts through posts_author_recent, on the replica.
  */
-function pullRival(ctx: BenchContext, reader: string) {
+export function pullRival(ctx: BenchContext, reader: string) {
   const graph = new pg.Pool({ connectionString: ctx.graphReadUrl, max: 32 });
   const postsDb = new pg.Pool({ connectionString: ctx.postsReadUrl, max: 32 });
   return {
@@ -215,7 +220,7 @@ export async function ordinaryFanOut(
   const feedClient = createGrpcClient(feed.FeedServiceClient, ctx.mesh.addresses.feed);
   const postsClient = createGrpcClient(postsContracts.PostsServiceClient, ctx.mesh.addresses.posts);
   const redis = new Redis(ctx.redisUrl);
-  const nats = await connect({ servers: process.env.NATS_URL ?? "nats://127.0.0.1:4222" });
+  const nats = await connect({ servers: ctx.natsUrl.split(",") });
   try {
     for (let i = 0; i < followers.length; i += 50)
       await Promise.all(followers.slice(i, i + 50).map((f) => feedClient.getFeed({ userId: f, offset: 0, limit: 1 })));
@@ -281,7 +286,8 @@ export async function celebrityFanOut(ctx: BenchContext, fans: number, reader: s
   // A million follows arriving over months would have been analyzed and vacuumed by autovacuum by now.
   await graph.query("VACUUM ANALYZE users");
   await graph.query("VACUUM ANALYZE friendships");
-  const redis = new Redis(ctx.redisUrl);
+  const redis = createRedis({ url: ctx.redisUrl, clusterNodes: ctx.redisClusterNodes });
+  const memoryBefore = await usedMemory(redis);
   // Fans' timelines in pages: a million ids held at once would leave this process (the load
   // generator) with a big old heap whose collections show up as read-latency spikes.
   for (let after = ""; ;) {
@@ -290,21 +296,22 @@ export async function celebrityFanOut(ctx: BenchContext, fans: number, reader: s
       [star, after || "00000000-0000-0000-0000-000000000000"],
     );
     if (rows.length === 0) break;
-    const pipeline = redis.pipeline();
-    for (const { user_id } of rows) {
-      pipeline
-        .zadd(`tl:{${user_id}}`, 0, Buffer.from([0]))
-        .expire(`tl:{${user_id}}`, 86_400)
-        .sadd(`fr:{${user_id}}`, star)
-        .expire(`fr:{${user_id}}`, 86_400);
-    }
-    await pipeline.exec();
+    // Plain commands: auto-pipelining sends them in one pipeline per server (per master on a cluster).
+    await Promise.all(
+      rows.flatMap(({ user_id }) => [
+        redis.zadd(`tl:{${user_id}}`, 0, Buffer.from([0])),
+        redis.expire(`tl:{${user_id}}`, 86_400),
+        redis.sadd(`fr:{${user_id}}`, star),
+        redis.expire(`fr:{${user_id}}`, 86_400),
+      ]),
+    );
     after = rows[rows.length - 1]!.user_id;
   }
+  const memoryPerFan = ((await usedMemory(redis)) - memoryBefore) / fans;
   await settle(graph, ctx.graphReadUrl);
   await graph.end();
   const setupSeconds = (performance.now() - setup) / 1000;
-  const nats = await connect({ servers: process.env.NATS_URL ?? "nats://127.0.0.1:4222" });
+  const nats = await connect({ servers: ctx.natsUrl.split(",") });
   nats.publish(
     "graph.celebrity.changed",
     events.CelebrityChanged.encode({
@@ -326,12 +333,19 @@ export async function celebrityFanOut(ctx: BenchContext, fans: number, reader: s
     const runs: CelebrityRun[] = [];
     for (let i = 0; i < ctx.repeats; i++)
       runs.push(await celebrityPost(ctx, { star, fans, token, feedClient, postsClient, text: `Hello, little monsters #${i + 1}` }));
-    return { fans, setupSeconds, runs };
+    return { fans, setupSeconds, memoryPerFan, runs };
   } finally {
     feedClient.close();
     postsClient.close();
     redis.disconnect();
   }
+}
+
+/** Bytes Redis holds, summed over every master. */
+async function usedMemory(redis: FeedRedis): Promise<number> {
+  await redisReady(redis);
+  const infos = await Promise.all(everyMaster(redis).map((server) => server.info("memory")));
+  return infos.reduce((sum, info) => sum + Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0), 0);
 }
 
 export interface CelebrityRun {
@@ -378,7 +392,7 @@ async function celebrityPost(
   }
   const durationMs = performance.now() - started;
   const duringReads = await during;
-  const zaddRate = await redisBenchmarkZadd(ctx.redisUrl);
+  const zaddRate = await redisBenchmarkZadd(ctx.redisClusterNodes[0] ?? ctx.redisUrl, ctx.redisClusterNodes.length > 0);
   return { durationMs, insertsPerSecond: run.fans / (durationMs / 1000), zaddRate, idle, during: duringReads, progress };
 }
 
@@ -405,14 +419,18 @@ async function settle(leader: pg.Client, replicaUrl: string): Promise<void> {
   }
 }
 
-/** redis-benchmark's pipelined ZADD (-P 16) against the same Redis: the ceiling for timeline inserts. */
-async function redisBenchmarkZadd(redisUrl: string): Promise<number> {
-  const url = new URL(redisUrl);
+/**
+ * redis-benchmark's pipelined ZADD (-P 16) against the same Redis: the ceiling for timeline inserts.
+ * On a cluster (`--cluster`) it spreads the keys over every master, as fan-out does.
+ */
+async function redisBenchmarkZadd(server: string, cluster: boolean): Promise<number> {
+  const url = new URL(cluster ? `redis://${server}` : server);
   const { stdout } = await run("redis-benchmark", [
     "-h",
     url.hostname,
     "-p",
     url.port || "6379",
+    ...(cluster ? ["--cluster"] : []),
     "-n",
     "200000",
     "-P",

@@ -4,7 +4,7 @@ import { createGrpcClient } from "@fanfare/runtime/grpc";
 import { STREAMS } from "@fanfare/runtime/events";
 import { eventually } from "../support/http.js";
 import { mesh, type Mesh } from "../support/mesh.js";
-import { natsPid, restartNatsNode, streamLeader } from "../support/clusters.js";
+import { natsPid, restartNatsNode, streamLeader, waitForHealthyJetStream } from "../support/clusters.js";
 import { itAsCaller } from "../support/grpc.js";
 
 const FOLLOWERS = 20;
@@ -75,7 +75,10 @@ describe("JetStream cluster: the POSTS leader killed while posts are created", f
       graph.close();
       postsClient.close();
       feedClient.close();
-      if (killed) await restartNatsNode(killed);
+      if (killed) {
+        await restartNatsNode(killed);
+        await waitForHealthyJetStream();
+      }
     }
   });
 });

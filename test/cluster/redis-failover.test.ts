@@ -1,15 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { expect } from "chai";
-import pg from "pg";
 import { feed, posts } from "@fanfare/contracts";
 import { loadFeedConfig, startFeed, type RunningFeed } from "@fanfare/feed";
 import { createGrpcClient } from "@fanfare/runtime/grpc";
 import type { FeedRedis } from "@fanfare/feed/data-access/redis-client.js";
-import { TEST_DATABASES, testEnv } from "../support/env.js";
+import { removeCelebrity, seedCelebrity } from "../support/celebrity.js";
+import { testEnv } from "../support/env.js";
 import { eventually } from "../support/http.js";
 import { mesh, type Mesh } from "../support/mesh.js";
-import { redisReady, testRedis } from "../support/redis.js";
+import { redisReady, separateRedisEnv, testRedis } from "../support/redis.js";
 import { clusterDir, restartRedisNode, waitForHealthyRedisCluster } from "../support/clusters.js";
 
 /** As the issue asks: a Redis master killed in the middle of a celebrity fan-out to 100K followers. */
@@ -17,6 +17,8 @@ const FANS = 100_000;
 /** Fans whose feeds are read all along, to count read errors through the failover. */
 const READERS = 200;
 const READ_CONCURRENCY = 8;
+/** This test's own keys on the cluster (a prefix; see separateRedisEnv). */
+const OWN_REDIS = 7;
 
 /**
  * `npm run test:cluster` only: the mesh runs on the local Redis Cluster (3 masters + 3 replicas). A
@@ -33,52 +35,17 @@ describe("Redis Cluster: a master killed during a celebrity fan-out", function (
   before(async function () {
     this.timeout(180_000);
     m = await mesh();
-    redis = testRedis();
+    redis = testRedis(OWN_REDIS);
     await redisReady(redis);
-    fans = await seedFans();
+    fans = await seedCelebrity(redis, star, FANS);
   });
 
   after(async () => {
     await worker?.stop();
     await Promise.all(chunked(fans, 5_000).map((batch) => Promise.all(batch.map((fan) => redis.del(`tl:{${fan}}`, `fr:{${fan}}`)))));
-    const graph = new pg.Client({ connectionString: TEST_DATABASES.socialGraph });
-    await graph.connect();
-    await graph.query("DELETE FROM users WHERE id IN (SELECT user_id FROM friendships WHERE friend_id = $1) OR id = $1", [star]);
-    await graph.end();
+    await removeCelebrity(star);
     redis?.disconnect();
   });
-
-  /** The star and its fans straight into the database; every fan with a cached (empty) timeline on the cluster. */
-  async function seedFans(): Promise<string[]> {
-    const graph = new pg.Client({ connectionString: TEST_DATABASES.socialGraph });
-    await graph.connect();
-    try {
-      await graph.query(
-        "INSERT INTO users (id, first_name, second_name, password_hash, follower_count, celebrity) VALUES ($1, 'Lady', 'Gaga', 'x', $2, true)",
-        [star, FANS],
-      );
-      const { rows } = await graph.query<{ id: string }>(
-        `WITH f AS (INSERT INTO users (id, first_name, second_name, password_hash, friend_count) SELECT gen_random_uuid(), 'Fan', 'Fan', 'x', 1 FROM generate_series(1, $1) RETURNING id)
-         INSERT INTO friendships (user_id, friend_id) SELECT id, $2 FROM f RETURNING user_id AS id`,
-        [FANS, star],
-      );
-      await graph.query("ANALYZE friendships");
-      const ids = rows.map((row) => row.id);
-      // Plain commands: auto-pipelining groups them per master (a pipeline may not span nodes).
-      for (const batch of chunked(ids, 5_000))
-        await Promise.all(
-          batch.flatMap((fan) => [
-            redis.zadd(`tl:{${fan}}`, 0, Buffer.from([1])),
-            redis.expire(`tl:{${fan}}`, 3600),
-            redis.sadd(`fr:{${fan}}`, star),
-            redis.expire(`fr:{${fan}}`, 3600),
-          ]),
-        );
-      return ids;
-    } finally {
-      await graph.end();
-    }
-  }
 
   it("lands the post in every fan's timeline once and keeps feed reads answering", async () => {
     worker = await startFeed(
@@ -87,6 +54,8 @@ describe("Redis Cluster: a master killed during a celebrity fan-out", function (
         SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
         POSTS_ADDR: m.addresses.posts,
         FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-failover`,
+        // Keys of its own: the shared tests' feed, which may take the star for a celebrity too, writes elsewhere.
+        ...separateRedisEnv(OWN_REDIS),
         FANOUT_CHUNK_SIZE: "5000",
       }),
     );

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { expect } from "chai";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import pg from "pg";
 import { posts } from "@fanfare/contracts";
 import { loadFeedConfig, startFeed, type RunningFeed } from "@fanfare/feed";
@@ -11,6 +11,8 @@ import { TEST_DATABASES, testEnv } from "../support/env.js";
 import { natsConnection } from "../support/grpc.js";
 import { eventually } from "../support/http.js";
 import { mesh, type Mesh } from "../support/mesh.js";
+import { removeCelebrity, seedCelebrity } from "../support/celebrity.js";
+import { testRedis, separateRedisEnv } from "../support/redis.js";
 import { killHard, spawnFeedProcess } from "../support/processes.js";
 
 /** As the issue measured it: a feed replica killed in the middle of a 100K-follower fan-out. */
@@ -42,53 +44,21 @@ describe("celebrity fan-out survives a replica killed mid-way", function () {
   before(async function () {
     this.timeout(120_000);
     m = await mesh();
-    redis = new Redis({ ...parseRedis(testEnv.REDIS_URL), db: REDIS_DB });
+    redis = testRedis(REDIS_DB) as Redis;
     nats = await natsConnection();
     await redis.flushdb(); // this test's own database: whatever an interrupted run left goes
-    await seedFans();
+    await seedCelebrity(redis, star, FANS);
   });
   after(async () => {
     await survivor?.stop();
     // Should the shared tests' feed have taken the star for a celebrity after all, its queued chunks go.
     const jsm = await nats.jetstreamManager();
     await jsm.streams.purge(STREAMS.fanout.name, { filter: fanoutChunkSubject(testEnv.FEED_CONSUMER_PREFIX) });
-    const fans = new pg.Client({ connectionString: TEST_DATABASES.socialGraph });
-    await fans.connect();
-    await fans.query("DELETE FROM users WHERE id IN (SELECT user_id FROM friendships WHERE friend_id = $1) OR id = $1", [star]);
-    await fans.end();
+    await removeCelebrity(star);
     await redis.flushdb();
     redis.disconnect();
     await drainNats(nats);
   });
-
-  /** The star and 100K fans straight into the database; every fan with a cached (empty) timeline. */
-  async function seedFans(): Promise<void> {
-    const graph = new pg.Client({ connectionString: TEST_DATABASES.socialGraph });
-    await graph.connect();
-    try {
-      await graph.query(
-        "INSERT INTO users (id, first_name, second_name, password_hash, follower_count, celebrity) VALUES ($1, 'Lady', 'Gaga', 'x', $2, true)",
-        [star, FANS],
-      );
-      await graph.query(
-        `WITH f AS (INSERT INTO users (id, first_name, second_name, password_hash, friend_count) SELECT gen_random_uuid(), 'Fan', 'Fan', 'x', 1 FROM generate_series(1, $1) RETURNING id)
-         INSERT INTO friendships (user_id, friend_id) SELECT id, $2 FROM f`,
-        [FANS, star],
-      );
-      await graph.query("ANALYZE friendships");
-      const { rows } = await graph.query<{ user_id: string }>("SELECT user_id FROM friendships WHERE friend_id = $1", [star]);
-      const pipeline = redis.pipeline();
-      for (const { user_id: fan } of rows)
-        pipeline
-          .zadd(`tl:{${fan}}`, 0, Buffer.from([0]))
-          .expire(`tl:{${fan}}`, 3600)
-          .sadd(`fr:{${fan}}`, star)
-          .expire(`fr:{${fan}}`, 3600);
-      await pipeline.exec();
-    } finally {
-      await graph.end();
-    }
-  }
 
   const connectSomeFans = () => connectSomeFansIn(redis, star);
 
@@ -98,7 +68,7 @@ describe("celebrity fan-out survives a replica killed mid-way", function () {
       SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
       POSTS_ADDR: m.addresses.posts,
       FEED_CONSUMER_PREFIX: prefix,
-      REDIS_URL: `${testEnv.REDIS_URL.replace(/\/\d+$/, "")}/${REDIS_DB}`,
+      ...separateRedisEnv(REDIS_DB),
       FANOUT_CHUNK_SIZE: "5000",
       // Slow chunks, so the victim surely holds some when it dies.
       FANOUT_CHUNK_PAUSE_MS: "300",
@@ -183,9 +153,4 @@ async function connectSomeFansIn(redis: Redis, star: string): Promise<Set<string
   } finally {
     await fans.end();
   }
-}
-
-function parseRedis(url: string): { host: string; port: number } {
-  const parsed = new URL(url);
-  return { host: parsed.hostname, port: Number(parsed.port || 6379) };
 }

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { expect } from "chai";
 import { events, feed, posts, socialgraph } from "@fanfare/contracts";
-import { testRedis, testRedisUrl } from "../support/redis.js";
+import { testRedis, separateRedisEnv } from "../support/redis.js";
 import { loadFeedConfig, startFeed } from "@fanfare/feed";
 import { createGrpcClient, type PromiseClient } from "@fanfare/runtime/grpc";
 import { drainNats, type NatsConnection } from "@fanfare/runtime/events";
@@ -151,7 +151,7 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
         ...testEnv,
         SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
         POSTS_ADDR: m.addresses.posts,
-        REDIS_URL: testRedisUrl(4),
+        ...separateRedisEnv(4),
         FEED_CONSUMER_PREFIX: prefix,
         FANOUT_CONCURRENCY: "1",
         FANOUT_CHUNK_PAUSE_MS: "1500",
@@ -213,7 +213,7 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
 
   itAsCaller("finishes a fan-out exactly once when one of two worker processes is killed mid-way", async () => {
     const prefix = `${testEnv.FEED_CONSUMER_PREFIX}-kill`;
-    const redisUrl = testRedisUrl(5);
+    const ownRedis = separateRedisEnv(5);
     const [portA, portB] = [await freePort(), await freePort()];
     const worker = (port: number): ChildProcess =>
       spawn(process.execPath, [FEED_MAIN], {
@@ -223,7 +223,7 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
           GRPC_PORT: String(port),
           SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
           POSTS_ADDR: m.addresses.posts,
-          REDIS_URL: redisUrl,
+          ...ownRedis,
           FEED_CONSUMER_PREFIX: prefix,
           FANOUT_CONCURRENCY: "1",
           FANOUT_CHUNK_PAUSE_MS: "250",

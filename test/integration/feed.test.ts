@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { expect } from "chai";
 import { feed, events, posts, socialgraph } from "@fanfare/contracts";
 import type { FeedRedis } from "@fanfare/feed/data-access/redis-client.js";
-import { flushTestRedis, testRedis, testRedisUrl } from "../support/redis.js";
+import { flushTestRedis, testRedis, separateRedisEnv } from "../support/redis.js";
 import { loadFeedConfig, startFeed, type RunningFeed } from "@fanfare/feed";
 import { metricsRegistry } from "@fanfare/runtime/observability";
 import { createGrpcClient, type PromiseClient } from "@fanfare/runtime/grpc";
@@ -220,7 +220,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
       ...testEnv,
       SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
       POSTS_ADDR: m.addresses.posts,
-      REDIS_URL: testRedisUrl(4),
+      ...separateRedisEnv(4),
       FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-sync`,
       FEED_SYNC_INTERVAL_MS: "300",
     };
@@ -275,7 +275,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
         SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
         POSTS_ADDR: m.addresses.posts,
         FEED_MAX_ITEMS: "3",
-        REDIS_URL: testRedisUrl(2),
+        ...separateRedisEnv(2),
         FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-small`,
       }),
     );
@@ -301,7 +301,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
       ...testEnv,
       SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
       POSTS_ADDR: m.addresses.posts,
-      REDIS_URL: testRedisUrl(3),
+      ...separateRedisEnv(3),
       FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-restart`,
     };
     let instance: RunningFeed = await startFeed(loadFeedConfig(env));

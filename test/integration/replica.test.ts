@@ -10,7 +10,7 @@ import { createGrpcClient, type PromiseClient } from "@fanfare/runtime/grpc";
 import { databaseUrl, replicaUrl, TEST_REPLICA } from "../support/env.js";
 import { api, eventually, expectProblem, newUser } from "../support/http.js";
 import { itAsCaller } from "../support/grpc.js";
-import { mesh, type Mesh } from "../support/mesh.js";
+import { mesh, startGatewayFor, type Mesh } from "../support/mesh.js";
 
 const run = promisify(execFile);
 const DATABASE = "fanfare_test_social_graph";
@@ -47,6 +47,23 @@ async function replicaCaughtUp(): Promise<void> {
     20_000,
     100,
   );
+}
+
+/** Runs `check` while the replica replays 3 s behind the leader, then lets it catch up. */
+async function withReplicaBehind(check: () => Promise<void>): Promise<void> {
+  const replicaAdmin = replicaUrl("postgres")!;
+  await sql(replicaAdmin, "ALTER SYSTEM SET recovery_min_apply_delay = '3s'");
+  await sql(replicaAdmin, "SELECT pg_reload_conf()");
+  try {
+    await eventually(async () =>
+      expect((await sql<{ d: string }>(replicaAdmin, "SELECT current_setting('recovery_min_apply_delay') AS d"))[0]?.d).to.equal("3s"),
+    );
+    await check();
+  } finally {
+    await sql(replicaAdmin, "ALTER SYSTEM RESET recovery_min_apply_delay");
+    await sql(replicaAdmin, "SELECT pg_reload_conf()");
+    await replicaCaughtUp();
+  }
 }
 
 /** The local clusters made by scripts/replica.mjs, which these tests stop and start. */
@@ -89,13 +106,7 @@ describe("PostgreSQL leader + streaming replica", function () {
   });
 
   itAsCaller("reads a client's own writes at once while the replica replays 3 s behind", async () => {
-    const replicaAdmin = replicaUrl("postgres")!;
-    await sql(replicaAdmin, "ALTER SYSTEM SET recovery_min_apply_delay = '3s'");
-    await sql(replicaAdmin, "SELECT pg_reload_conf()");
-    try {
-      await eventually(async () =>
-        expect((await sql<{ d: string }>(replicaAdmin, "SELECT current_setting('recovery_min_apply_delay') AS d"))[0]?.d).to.equal("3s"),
-      );
+    await withReplicaBehind(async () => {
       const url = m.baseUrl;
       const author = await newUser(url, { city: "Самара" });
       expect((await api(url, `/user/get/${author.id}`)).body.city).to.equal("Самара");
@@ -109,10 +120,39 @@ describe("PostgreSQL leader + streaming replica", function () {
       const reader = await newUser(url);
       await api(url, `/friend/set/${author.id}`, { method: "PUT", token: reader.token });
       expect((await api(url, "/post/feed", { token: reader.token })).body.map((p: { id: string }) => p.id)).to.deep.equal([postId]);
+    });
+  });
+
+  itAsCaller("reads a user's own writes through any of two gateways (round robin) while the replica replays 3 s behind", async () => {
+    const second = await startGatewayFor(m.addresses);
+    try {
+      await withReplicaBehind(async () => {
+        // Each gateway has heard the other say hello (they do at start, and every 5 s).
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const gateways = [m.baseUrl, `http://127.0.0.1:${second.port}`];
+        let turn = 0;
+        const next = () => gateways[turn++ % gateways.length]!;
+        const author = await newUser(next());
+        expect(
+          (await api(next(), `/user/get/${author.id}`, { token: author.token })).status,
+          "the new user, through the other gateway",
+        ).to.equal(200);
+        // A post the replica has (so a read there finds it, in an old version), then edits read back at once.
+        const postId = (await api(next(), "/post/create", { method: "POST", token: author.token, body: { text: "v0" } })).body as string;
+        await eventually(
+          async () => expect(await sql(replicaUrl(POSTS_DATABASE)!, "SELECT 1 FROM posts WHERE id = $1", [postId])).to.have.length(1),
+          10_000,
+          100,
+        );
+        for (let round = 1; round <= 6; round++) {
+          await api(next(), "/post/update", { method: "PUT", token: author.token, body: { id: postId, text: `v${round}` } });
+          const [onReplica] = await sql<{ text: string }>(replicaUrl(POSTS_DATABASE)!, "SELECT text FROM posts WHERE id = $1", [postId]);
+          expect(onReplica?.text, "the replica still has an older version").to.not.equal(`v${round}`);
+          expect((await api(next(), `/post/get/${postId}`, { token: author.token })).body.text, `round ${round}`).to.equal(`v${round}`);
+        }
+      });
     } finally {
-      await sql(replicaAdmin, "ALTER SYSTEM RESET recovery_min_apply_delay");
-      await sql(replicaAdmin, "SELECT pg_reload_conf()");
-      await replicaCaughtUp();
+      await second.stop();
     }
   });
 

@@ -76,7 +76,20 @@ describe("deployment files (offline checks)", function () {
           "StatefulSet/nats",
           "Deployment/redis",
         ]);
-      if (overlay === "prod") expect(stateful).to.include.members(["Cluster/postgres", "Deployment/redis"]);
+      if (overlay === "prod") {
+        expect(stateful).to.include.members(["Cluster/postgres", "StatefulSet/redis-cluster", "Job/redis-cluster-init"]);
+        expect(stateful).to.not.include("Deployment/redis");
+        const redis = objects.find((o) => o.kind === "StatefulSet" && o.metadata.name === "redis-cluster")!;
+        expect(redis.spec.replicas, "3 masters + 3 replicas").to.equal(6);
+        const config = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "fanfare-config") as unknown as {
+          data: Record<string, string>;
+        };
+        const nodes = config.data.REDIS_CLUSTER_NODES!.split(",");
+        expect(nodes).to.have.length(6);
+        expect(feedEnv.REDIS_CLUSTER_NODES.safeParse(config.data.REDIS_CLUSTER_NODES).success, "the feed accepts the node list").to.equal(
+          true,
+        );
+      }
     });
   }
 

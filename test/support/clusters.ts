@@ -66,6 +66,38 @@ export async function streamLeader(stream: string): Promise<string | undefined> 
   return undefined;
 }
 
+/**
+ * Until every server answers and each stream's leader sees all its replicas current again. Only the
+ * leader's view counts: the other servers keep a stale picture of the replicas.
+ */
+export async function waitForHealthyJetStream(timeoutMs = 60_000): Promise<void> {
+  const nodes = await natsNodes();
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const views = await Promise.all(
+        nodes.map(async (node) => {
+          const response = await fetch(`http://127.0.0.1:${node.http}/jsz?streams=true`, { signal: AbortSignal.timeout(1_000) });
+          const body = (await response.json()) as {
+            account_details?: { stream_detail?: { name: string; cluster?: { leader?: string; replicas?: { current: boolean }[] } }[] }[];
+          };
+          return { node: node.name, streams: (body.account_details ?? []).flatMap((account) => account.stream_detail ?? []) };
+        }),
+      );
+      const led = views.flatMap((view) => view.streams.filter((stream) => stream.cluster?.leader === view.node));
+      const names = new Set(views.flatMap((view) => view.streams.map((stream) => stream.name)));
+      const healthy = new Set(
+        led.filter((stream) => (stream.cluster?.replicas ?? []).every((replica) => replica.current)).map((stream) => stream.name),
+      );
+      if ([...names].every((name) => healthy.has(name))) return;
+    } catch {
+      // a server is still starting
+    }
+    await sleep(250);
+  }
+  throw new Error("the JetStream cluster did not become healthy again");
+}
+
 export function natsPid(name: string): number {
   return Number(readFileSync(`${clusterDir()}/nats-${name}/nats.pid`, "utf8").trim());
 }

@@ -11,15 +11,26 @@ import { testEnv } from "./env.js";
  */
 export const CLUSTER_NODES = process.env.REDIS_CLUSTER_NODES ? process.env.REDIS_CLUSTER_NODES.split(",") : [];
 
-/** The URL of database `db` of the tests' server (ignored on a cluster, where REDIS_CLUSTER_NODES wins). */
-export function testRedisUrl(db: number): string {
-  return `${testEnv.REDIS_URL.replace(/\/\d+$/, "")}/${db}`;
+/**
+ * The settings that give a feed deployment of a test's own a Redis of its own: database `db` of the
+ * tests' server, or on a cluster (one keyspace) a key prefix of its own.
+ */
+export function separateRedisEnv(db: number): Record<string, string> {
+  return CLUSTER_NODES.length > 0
+    ? { REDIS_KEY_PREFIX: clusterPrefix(db) }
+    : { REDIS_URL: `${testEnv.REDIS_URL.replace(/\/\d+$/, "")}/${db}` };
 }
 
-/** A client for a test's own look at Redis: database `db`, or the cluster. */
+/** A client for a test's own look at Redis: the tests' database, or database `db` (separateRedisEnv); or the cluster. */
 export function testRedis(db?: number): FeedRedis {
-  if (CLUSTER_NODES.length > 0) return createRedis({ url: "", clusterNodes: CLUSTER_NODES });
-  return new Redis(db === undefined ? testEnv.REDIS_URL : testRedisUrl(db), { enableAutoPipelining: true });
+  if (CLUSTER_NODES.length > 0)
+    return createRedis({ url: "", clusterNodes: CLUSTER_NODES, keyPrefix: db === undefined ? "" : clusterPrefix(db) });
+  const url = db === undefined ? testEnv.REDIS_URL : separateRedisEnv(db).REDIS_URL!;
+  return new Redis(url, { enableAutoPipelining: true });
+}
+
+function clusterPrefix(db: number): string {
+  return `db${db}:`;
 }
 
 /** Empties the database, or every master of the cluster. */

@@ -39,7 +39,7 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
   const logger = createLogger("feed", config.LOG_LEVEL);
   const socialGraph = createGrpcClient(socialgraph.SocialGraphServiceClient, config.SOCIAL_GRAPH_ADDR);
   const postsClient = createGrpcClient(posts.PostsServiceClient, config.POSTS_ADDR);
-  const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES });
+  const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES, keyPrefix: config.REDIS_KEY_PREFIX });
   const nats = await connectNats(config.NATS_URL, "feed", logger, config.NATS_STREAM_REPLICAS);
 
   await redisReady(redis);

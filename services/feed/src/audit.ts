@@ -16,7 +16,7 @@ export interface FeedAudit {
  * owning services, as the feed's configuration names them. It only reads.
  */
 export function openFeedAudit(config: FeedConfig): FeedAudit {
-  const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES });
+  const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES, keyPrefix: config.REDIS_KEY_PREFIX });
   const socialGraph = createGrpcClient(socialgraph.SocialGraphServiceClient, config.SOCIAL_GRAPH_ADDR);
   const postsClient = createGrpcClient(posts.PostsServiceClient, config.POSTS_ADDR);
   const cache = openFeedCache(redis, config.FEED_MAX_ITEMS, config.FEED_ACTIVE_DAYS * 24 * 3600);

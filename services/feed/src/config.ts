@@ -21,6 +21,11 @@ export const feedEnv = {
     .regex(/^([^\s,:]+:\d{1,5})(,[^\s,:]+:\d{1,5})*$/, "must be host:port[,host:port...]")
     .optional()
     .transform((value) => (value ? value.split(",") : [])),
+  /** Put before every key of this deployment, so several share one Redis (a cluster has only database 0). */
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]*$/, "letters, digits and _ . : - only")
+    .default(""),
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
   ...streamReplicasEnv,
   /** Post ids kept per timeline; the original system kept 1000. */

@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import express, { type Express, type RequestHandler } from "express";
+import express, { type Express, type RequestHandler, type Response } from "express";
 import { feed, health, posts, socialgraph } from "@fanfare/contracts";
 import { closeAll } from "@fanfare/runtime";
 import {
@@ -21,6 +21,7 @@ import { Tokens } from "./auth.js";
 import type { GatewayConfig } from "./config.js";
 import { errorHandler, notFoundRoute } from "./http/problems.js";
 import { RecentWrites } from "./http/recent-writes.js";
+import { GatewayPeers } from "./gateway-peers.js";
 import { attachLiveFeed } from "./live-feed.js";
 import { buildOpenApiSpec } from "./openapi.js";
 import { apiRouter, type Downstreams } from "./routes/api.js";
@@ -36,11 +37,12 @@ export function createApp(options: {
   downstreams: Downstreams;
   health: Record<string, ReturnType<typeof healthClient>>;
   tokens: Tokens;
+  recentWrites: RecentWrites;
   bodyLimitBytes: number;
   logger: Logger;
 }): Express {
   const app = express();
-  const recentWrites = new RecentWrites();
+  const { recentWrites } = options;
   app.disable("x-powered-by");
   // Feeds change with every post, so a conditional GET would rarely answer 304; the ETag cost a SHA-1
   // of every response body (2% of the gateway's CPU under read load).
@@ -57,6 +59,19 @@ export function createApp(options: {
 }
 
 /**
+ * Read-your-writes across gateways: a write's positions are kept (and shared with the other gateways)
+ * before its answer leaves, so the user's next request, through any gateway, reads after them.
+ */
+function rememberWritesBeforeAnswering(res: Response, context: RequestContext, recentWrites: RecentWrites): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => Response;
+  res.end = ((...args: unknown[]) => {
+    if (!context.userId || !context.writtenLsn) return end(...args);
+    void recentWrites.remember(context.userId, context.writtenLsn).finally(() => end(...args));
+    return res;
+  }) as Response["end"];
+}
+
+/**
  * Gives every request an id (the caller's X-Request-Id when sane), echoes it, times the request,
  * and remembers where an authenticated user's writes reached (read-your-writes).
  */
@@ -66,8 +81,8 @@ function requestContext(recentWrites: RecentWrites): RequestHandler {
     const context: RequestContext = { requestId };
     res.setHeader(REQUEST_ID_KEY, requestId);
     const stopTimer = httpDuration.startTimer();
+    rememberWritesBeforeAnswering(res, context, recentWrites);
     res.on("finish", () => {
-      if (context.userId && context.writtenLsn) recentWrites.remember(context.userId, context.writtenLsn);
       const routePath = (req.route as { path?: string } | undefined)?.path;
       const route = routePath ? `${req.baseUrl}${routePath}` : "unmatched";
       stopTimer({ route });
@@ -102,9 +117,11 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     feed: healthClient(config.FEED_ADDR),
   };
   const tokens = new Tokens(config.JWT_SECRET, config.TOKEN_TTL_SECONDS);
-  const app = createApp({ downstreams, health: healthClients, tokens, bodyLimitBytes: config.BODY_LIMIT_BYTES, logger });
-
   const nats = await connectNats(config.NATS_URL, "gateway", logger);
+  const peers = new GatewayPeers(nats, (userId, lsns) => recentWrites.merge(userId, lsns), logger);
+  const recentWrites = new RecentWrites(peers);
+  const app = createApp({ downstreams, health: healthClients, tokens, recentWrites, bodyLimitBytes: config.BODY_LIMIT_BYTES, logger });
+
   const server = createServer(app);
   const liveFeed = attachLiveFeed(server, { tokens, nats, feed: downstreams.feed, logger });
   await new Promise<void>((resolve, reject) => server.once("error", reject).listen(config.GATEWAY_PORT, config.GATEWAY_HOST, resolve));
@@ -120,6 +137,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         [
           { name: "websockets", close: () => liveFeed.close() },
           { name: "http", close: () => closeHttpServer(server, config.SHUTDOWN_DEADLINE_MS) },
+          { name: "gateway peers", close: () => peers.stop() },
           { name: "nats", close: () => drainNats(nats) },
           {
             name: "clients",

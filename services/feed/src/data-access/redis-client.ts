@@ -10,6 +10,8 @@ export type FeedRedis = Redis | Cluster;
 export interface RedisTarget {
   url: string;
   clusterNodes: string[];
+  /** Put before every key: deployments sharing one Redis (a cluster has only database 0) stay apart. */
+  keyPrefix?: string;
 }
 
 /**
@@ -32,11 +34,13 @@ const MAX_RETRIES_PER_REQUEST = 2;
  * is how fan-out batches and page reads reach each node.
  */
 export function createRedis(target: RedisTarget): FeedRedis {
+  const keyPrefix = target.keyPrefix ?? "";
   if (target.clusterNodes.length === 0) {
-    return new Redis(target.url, { maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST, enableAutoPipelining: true });
+    return new Redis(target.url, { maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST, enableAutoPipelining: true, keyPrefix });
   }
   const cluster = new Cluster(target.clusterNodes.map(parseNode), {
     enableAutoPipelining: true,
+    keyPrefix,
     scaleReads: "master",
     maxRedirections: MAX_REDIRECTIONS,
     retryDelayOnFailover: FAILOVER_RETRY_MS,
@@ -169,7 +173,10 @@ export async function scanAll(
   const [index, nodeCursor] = cursor === "0" ? [0, "0"] : [Number(cursor.split(":")[0]), cursor.split(":")[1] ?? "0"];
   const node = masters[index];
   if (!node) return { cursor: "0", keys: [] };
-  const [next, keys] = await node.scan(nodeCursor, "MATCH", pattern, "COUNT", count);
+  // ioredis prefixes the keys of commands, not SCAN's pattern, nor the keys SCAN returns.
+  const prefix = redis.options.keyPrefix ?? "";
+  const [next, found] = await node.scan(nodeCursor, "MATCH", prefix + pattern, "COUNT", count);
+  const keys = found.map((key) => key.slice(prefix.length));
   if (next !== "0") return { cursor: `${index}:${next}`, keys };
   return { cursor: index + 1 < masters.length ? `${index + 1}:0` : "0", keys };
 }

@@ -25,7 +25,7 @@ export function authenticate(tokens: Tokens, recentWrites: RecentWrites): Reques
     const context = currentRequestContext();
     if (context) {
       context.userId = userId;
-      context.minLsn = recentWrites.get(userId);
+      context.minLsn = await recentWrites.positionsOf(userId);
     }
     next();
   };
@@ -44,7 +44,7 @@ export function identifyIfPossible(tokens: Tokens, recentWrites: RecentWrites): 
       const userId = await tokens.verify(token).catch(() => undefined);
       if (userId) {
         context.userId = userId;
-        context.minLsn = recentWrites.get(userId);
+        context.minLsn = await recentWrites.positionsOf(userId);
       }
     }
     next();

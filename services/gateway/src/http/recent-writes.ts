@@ -12,17 +12,34 @@ const MAX_USERS = 100_000;
 /**
  * Read-your-writes at the gateway: the WAL positions each user's writes reached (reported by the
  * services in gRPC trailers), attached to that user's next calls so the services read from the
- * replica only once it has replayed them. Per gateway process: with several gateways, route a user
- * to the same one (or accept that another gateway may serve a replica read a moment behind).
+ * replica only once it has replayed them. With several gateways the positions are shared among
+ * them (GatewayPeers), so a user may hop between gateways.
  */
 export class RecentWrites {
   private readonly entries = new ExpiringMap<LsnByDatabase>(MAX_USERS);
 
-  remember(userId: string, lsns: LsnByDatabase): void {
-    this.entries.set(userId, mergeLsns(this.get(userId), lsns)!, Date.now() + REMEMBER_MS);
+  constructor(private readonly peers?: WritePeers) {}
+
+  /** Keeps where the user's write reached; resolves once the other gateways can know it too. */
+  async remember(userId: string, lsns: LsnByDatabase): Promise<void> {
+    this.merge(userId, lsns);
+    await this.peers?.shareWrite(userId, lsns);
   }
 
-  get(userId: string): LsnByDatabase | undefined {
+  /** A position learnt from another gateway. */
+  merge(userId: string, lsns: LsnByDatabase): void {
+    this.entries.set(userId, mergeLsns(this.entries.get(userId), lsns)!, Date.now() + REMEMBER_MS);
+  }
+
+  /** The positions the user's reads must see, including writes made through other gateways. */
+  async positionsOf(userId: string): Promise<LsnByDatabase | undefined> {
+    await this.peers?.caughtUp();
     return this.entries.get(userId);
   }
+}
+
+/** What RecentWrites needs of the other gateways (gateway-peers.ts over NATS). */
+export interface WritePeers {
+  shareWrite(userId: string, lsns: LsnByDatabase): Promise<void>;
+  caughtUp(): Promise<void>;
 }
