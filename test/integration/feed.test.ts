@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { status as grpcStatus } from "@grpc/grpc-js";
 import { expect } from "chai";
 import { feed, events, posts, socialgraph } from "@fanfare/contracts";
 import type { FeedRedis } from "@fanfare/feed/data-access/redis-client.js";
@@ -77,6 +78,21 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     await flush();
     await eventually(async () => expect(ids(await read(reader))).to.deep.equal(ids(made).reverse()));
     expect(await m.feed.cache.timelines.postIds(reader)).to.have.members(ids(made));
+  });
+
+  itAsCaller("answers a GetFeeds batch page by page: each user's own feed, and a bad page failing alone", async () => {
+    const [a, b, authorA, authorB] = [await newUser(), await newUser(), await newUser(), await newUser()];
+    await follow(a, authorA);
+    await follow(b, authorB);
+    const [postA, postB] = [await post(authorA), await post(authorB)];
+    await flush();
+    await eventually(async () => expect(ids(await read(a))).to.deep.equal([postA.id]));
+    const page = (userId: string, offset = 0, limit = 10) => ({ userId, offset, limit, requestId: "", minLsn: "" });
+    const { results } = await c.feed.getFeeds({ pages: [page(a), page(b), page("not-a-uuid"), page(a, 0, 0), page(b, 1)] });
+    expect(results.map((r) => ids(r.posts))).to.deep.equal([[postA.id], [postB.id], [], [], []]);
+    expect(results.map((r) => r.statusCode)).to.deep.equal([0, 0, grpcStatus.INVALID_ARGUMENT, grpcStatus.INVALID_ARGUMENT, 0]);
+    expect(results[2]!.statusMessage).to.match(/user_id/);
+    expect(results[3]!.statusMessage).to.match(/limit/);
   });
 
   itAsCaller("ignores a redelivered or duplicated created event", async () => {

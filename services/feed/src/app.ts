@@ -77,7 +77,7 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
     logger,
   });
   const resync = config.FEED_SYNC_INTERVAL_MS > 0 ? reconciler.start(config.FEED_SYNC_INTERVAL_MS, config.FEED_SYNC_RATE) : undefined;
-  const grpc = await serveGrpc([feedBinding(reader, progress, new LivePresence(cache))], config, logger);
+  const grpc = await serveGrpc([feedBinding(reader, progress, new LivePresence(cache), logger)], config, logger);
 
   return {
     port: grpc.port,

@@ -10,6 +10,7 @@ import {
   type Interceptor,
   type ServiceDefinition,
   type ServiceError as GrpcServiceError,
+  status as GrpcStatus,
 } from "@grpc/grpc-js";
 import { currentRequestContext, REQUEST_ID_KEY } from "../observability/logger.js";
 import { decodeLsns, encodeLsns, mergeLsns } from "../core/lsn.js";
@@ -72,6 +73,14 @@ const propagateContext: Interceptor = (options, nextCall) =>
  * than even 1000 such posts.
  */
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The error a call fails with, for one result of a batch answered with its own status: the same
+ * shape grpc-js gives a failed call, so the gateway's one mapping table (runtime/errors.ts) applies.
+ */
+export function grpcStatusError(code: GrpcStatus, details: string): GrpcServiceError {
+  return Object.assign(new Error(`${code} ${GrpcStatus[code]}: ${details}`), { code, details, metadata: new Metadata() });
+}
 
 export function createGrpcClient<C extends Client>(Ctor: GeneratedClientConstructor<C>, address: string): PromiseClient<C> {
   const client = new Ctor(address, credentials.createInsecure(), {

@@ -205,7 +205,12 @@ function writtenLsnTrailer(context: RequestContext): Metadata | undefined {
   return trailer;
 }
 
-function statusOf(error: unknown, path: string, logger: Logger): { code: GrpcStatus; details: string } {
+/**
+ * The status a handler's error is answered with: a ServiceError's own, UNAVAILABLE for a database
+ * outage, INTERNAL (logged, no details to the caller) for anything else. Exported for handlers that
+ * answer many results in one call, each with its own status.
+ */
+export function statusOf(error: unknown, path: string, logger: Logger): { code: GrpcStatus; details: string } {
   if (error instanceof ServiceError) return { code: error.code, details: error.message };
   if (isConnectionError(error)) {
     logger.warn({ err: error, method: path }, "database unavailable");

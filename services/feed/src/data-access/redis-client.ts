@@ -159,6 +159,16 @@ export function groupBySlot<T>(redis: FeedRedis, owners: T[], keyOf: (owner: T) 
 }
 
 /**
+ * GET of many keys, in order: one MGET on a single server; on a cluster the keys hash to different
+ * slots, so one GET each, which auto-pipelining sends together per master.
+ */
+export function getMany(redis: FeedRedis, keys: string[]): Promise<(Buffer | null)[]> {
+  if (keys.length === 0) return Promise.resolve([]);
+  if (redis instanceof Cluster) return Promise.all(keys.map((key) => redis.getBuffer(key)));
+  return redis.mgetBuffer(...keys);
+}
+
+/**
  * A SCAN over every master: the cursor is "<master index>:<that master's cursor>", "0" when done.
  * On a single server it is that server's plain cursor with a "0:" in front.
  */

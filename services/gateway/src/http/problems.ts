@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import { httpErrorFromGrpc, isGrpcError } from "@fanfare/runtime";
 import { currentRequestContext, type Logger } from "@fanfare/runtime/observability";
+import { sendJson } from "./respond.js";
 
 /** An error meant for the HTTP client: its status and message are sent as they are. */
 export class HttpProblem extends Error {
@@ -20,7 +21,8 @@ export const unauthorized = (message: string) => new HttpProblem(401, message, {
 /** Every error response has this shape: {message, request_id, code}. */
 export function sendProblem(res: Response, status: number, message: string, headers: Record<string, string> = {}): void {
   const requestId = currentRequestContext()?.requestId ?? String(res.getHeader("x-request-id") ?? "");
-  res.status(status).set(headers).json({ message, request_id: requestId, code: status });
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  sendJson(res, { message, request_id: requestId, code: status }, status);
 }
 
 export const notFoundRoute: RequestHandler = (req, res) => sendProblem(res, 404, `no route for ${req.method} ${req.path}`);

@@ -3,10 +3,12 @@ import { z } from "zod";
 import { feed, type posts, type socialgraph } from "@fanfare/contracts";
 import type { PromiseClient } from "@fanfare/runtime/grpc";
 import type { Tokens } from "../auth.js";
+import { FeedReads } from "../feed-reads.js";
 import { authenticate, currentUserId, identifyIfPossible } from "../http/authenticate.js";
 import { idempotencyKey } from "../http/idempotency.js";
 import type { RecentWrites } from "../http/recent-writes.js";
 import { badRequest, sendProblem } from "../http/problems.js";
+import { sendJson } from "../http/respond.js";
 import { jsonObject, parse, queryInteger, uuid } from "../http/validation.js";
 
 export interface Downstreams {
@@ -54,6 +56,7 @@ const schemas = {
 /** The public REST API (the course's OpenAPI contract plus the original system's route forms). */
 export function apiRouter(downstreams: Downstreams, tokens: Tokens, recentWrites: RecentWrites): Router {
   const { socialGraph, posts, feed } = downstreams;
+  const feedReads = new FeedReads(feed);
   const router = Router();
   const authed = authenticate(tokens, recentWrites);
   const identified = identifyIfPossible(tokens, recentWrites);
@@ -63,7 +66,7 @@ export function apiRouter(downstreams: Downstreams, tokens: Tokens, recentWrites
     // req.ip: the socket's peer unless Express's "trust proxy" is configured (see README, login throttling).
     const { valid } = await socialGraph.verifyPassword({ userId: body.id, password: body.password, clientAddress: req.ip ?? "" });
     if (!valid) throw badRequest("invalid user id or password");
-    res.json({ token: await tokens.issue(body.id) });
+    sendJson(res, { token: await tokens.issue(body.id) });
   });
 
   router.post("/user/register", idempotencyKey, async (req, res) => {
@@ -76,19 +79,19 @@ export function apiRouter(downstreams: Downstreams, tokens: Tokens, recentWrites
       city: body.city,
       password: body.password,
     });
-    res.json({ user_id: user!.id });
+    sendJson(res, { user_id: user!.id });
   });
 
   router.get("/user/get/:id", identified, async (req, res) => {
     const { id } = parse(schemas.idParam, req.params, "path");
     const { user } = await socialGraph.getUser({ userId: id });
-    res.json(toUserJson(user!));
+    sendJson(res, toUserJson(user!));
   });
 
   router.get("/user/search", identified, async (req, res) => {
     const query = parse(schemas.search, req.query, "query");
     const { users } = await socialGraph.searchUsers({ firstNamePrefix: query.first_name, lastNamePrefix: query.last_name, limit: 0 });
-    res.json(users.map(toUserJson));
+    sendJson(res, users.map(toUserJson));
   });
 
   const follow = async (req: { params: unknown }, res: Response) => {
@@ -108,7 +111,7 @@ export function apiRouter(downstreams: Downstreams, tokens: Tokens, recentWrites
   router.post("/post/create", authed, idempotencyKey, async (req, res) => {
     const body = parse(schemas.createPost, req.body, "body");
     const { post } = await posts.createPost({ authorUserId: currentUserId(res), text: body.text });
-    res.json(post!.id);
+    sendJson(res, post!.id);
   });
 
   router.put("/post/update", authed, idempotencyKey, async (req, res) => {
@@ -126,13 +129,13 @@ export function apiRouter(downstreams: Downstreams, tokens: Tokens, recentWrites
   router.get("/post/get/:id", identified, async (req, res) => {
     const { id } = parse(schemas.idParam, req.params, "path");
     const { post } = await posts.getPost({ postId: id });
-    res.json(toPostJson(post!));
+    sendJson(res, toPostJson(post!));
   });
 
   router.get("/post/feed", authed, async (req, res) => {
     const page = parse(schemas.feedPage, req.query, "query");
-    const result = await feed.getFeed({ userId: currentUserId(res), offset: page.offset, limit: page.limit });
-    res.json(result.posts.map(toPostJson));
+    const result = await feedReads.read({ userId: currentUserId(res), offset: page.offset, limit: page.limit });
+    sendJson(res, result.posts.map(toPostJson));
   });
 
   // The WebSocket channel; a plain GET (no Upgrade header) is told how to use it.

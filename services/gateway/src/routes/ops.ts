@@ -2,6 +2,7 @@ import { Router } from "express";
 import swaggerUi from "swagger-ui-express";
 import { health } from "@fanfare/contracts";
 import { renderMetrics } from "@fanfare/runtime/observability";
+import { sendJson } from "../http/respond.js";
 import type { PromiseClient } from "@fanfare/runtime/grpc";
 
 /** A readiness probe must answer fast; a downstream slower than this counts as not ready. */
@@ -12,7 +13,7 @@ export function opsRouter(options: { spec: object; downstreamHealth: Record<stri
   const router = Router();
 
   router.get("/healthz", (_req, res) => {
-    res.json({ status: "ok" });
+    sendJson(res, { status: "ok" });
   });
 
   router.get("/readyz", async (_req, res) => {
@@ -26,8 +27,11 @@ export function opsRouter(options: { spec: object; downstreamHealth: Record<stri
       }),
     );
     const downstreams = Object.fromEntries(statuses);
-    if (statuses.every(([, status]) => status === "SERVING")) res.json({ status: "ready", downstreams });
-    else res.status(503).set("retry-after", "5").json({ status: "not ready", downstreams });
+    if (statuses.every(([, status]) => status === "SERVING")) sendJson(res, { status: "ready", downstreams });
+    else {
+      res.setHeader("retry-after", "5");
+      sendJson(res, { status: "not ready", downstreams }, 503);
+    }
   });
 
   router.get("/metrics", async (_req, res) => {
@@ -36,7 +40,7 @@ export function opsRouter(options: { spec: object; downstreamHealth: Record<stri
   });
 
   router.get("/openapi.json", (_req, res) => {
-    res.json(options.spec);
+    sendJson(res, options.spec);
   });
   router.use("/docs", swaggerUi.serve, swaggerUi.setup(options.spec));
 
