@@ -66,7 +66,9 @@ function rememberWritesBeforeAnswering(res: Response, context: RequestContext, r
   const end = res.end.bind(res) as (...args: unknown[]) => Response;
   res.end = ((...args: unknown[]) => {
     if (!context.userId || !context.writtenLsn) return end(...args);
-    void recentWrites.remember(context.userId, context.writtenLsn).finally(() => end(...args));
+    // The answer goes out in any case; remember() logs a NATS failure itself and does not reject.
+    const answer = () => end(...args);
+    void recentWrites.remember(context.userId, context.writtenLsn).then(answer, answer);
     return res;
   }) as Response["end"];
 }

@@ -58,7 +58,7 @@ export class GatewayPeers {
         },
       }),
     );
-    const sayHello = () => nats.publish(HELLO_SUBJECT, bytes.encode(this.id));
+    const sayHello = () => this.publish(HELLO_SUBJECT, this.id);
     sayHello();
     this.hello = setInterval(sayHello, HELLO_INTERVAL_MS);
     this.hello.unref();
@@ -67,8 +67,7 @@ export class GatewayPeers {
   /** Tells the other gateways where a user's writes reached; resolves once the NATS server has it. */
   async shareWrite(userId: string, lsns: LsnByDatabase): Promise<void> {
     if (!this.hasPeers()) return;
-    this.nats.publish(WRITES_SUBJECT, bytes.encode(JSON.stringify({ from: this.id, userId, lsns } satisfies WriteMessage)));
-    await this.flushed();
+    if (this.publish(WRITES_SUBJECT, JSON.stringify({ from: this.id, userId, lsns } satisfies WriteMessage))) await this.flushed();
   }
 
   /** Resolves once every write position published before this call has been received here. */
@@ -80,6 +79,17 @@ export class GatewayPeers {
   stop(): void {
     clearInterval(this.hello);
     for (const subscription of this.subscriptions) subscription.unsubscribe();
+  }
+
+  /** False when NATS refused it (closed while shutting down): the write is then known to this gateway only. */
+  private publish(subject: string, text: string): boolean {
+    try {
+      this.nats.publish(subject, bytes.encode(text));
+      return true;
+    } catch (error) {
+      this.logger.warn({ err: error, subject }, "could not tell the other gateways");
+      return false;
+    }
   }
 
   private hasPeers(): boolean {
