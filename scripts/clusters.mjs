@@ -89,7 +89,7 @@ async function startRedisCluster() {
     const nodes = REDIS_CLUSTER_PORTS.map((port) => `127.0.0.1:${port}`);
     await run("redis-cli", ["--cluster", "create", ...nodes, "--cluster-replicas", "1", "--cluster-yes"], { quiet: true });
   }
-  await until(async () => (await redisClusterState()) === "ok" && (await redisReplicasAttached()), "the Redis Cluster to be ok");
+  await until(redisClusterHealthy, "the Redis Cluster to be ok");
   say(`Redis Cluster up: 3 masters + 3 replicas on ${REDIS_CLUSTER_PORTS.join(", ")}`);
 }
 
@@ -111,6 +111,11 @@ export async function jetStreamMetaLeader() {
     }
   }
   return undefined;
+}
+
+/** The cluster says ok, and every master is up with its replica attached (again, after a failover). */
+export async function redisClusterHealthy() {
+  return (await redisClusterState()) === "ok" && (await redisReplicasAttached());
 }
 
 async function redisClusterState() {

@@ -1,15 +1,14 @@
 // The local clusters of `npm run test:cluster` (scripts/clusters.mjs started them): their files, and
 // restarting a node a fault test killed. The script is plain JavaScript, loaded from the repository.
 import { setTimeout as sleep } from "node:timers/promises";
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
 interface ClusterScript {
   startRedisNode(port: number): Promise<void>;
   startNatsNode(node: { name: string; port: number; route: number; http: number }): Promise<void>;
   jetStreamMetaLeader(): Promise<string | undefined>;
+  redisClusterHealthy(): Promise<boolean>;
   NATS_NODES: { name: string; port: number; route: number; http: number }[];
-  REDIS_CLUSTER_PORTS: number[];
 }
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
@@ -25,17 +24,10 @@ export async function restartRedisNode(port: number): Promise<void> {
 
 /** Until every master has a live replica again and the cluster says ok. */
 export async function waitForHealthyRedisCluster(timeoutMs = 60_000): Promise<void> {
-  const { REDIS_CLUSTER_PORTS } = await script();
+  const clusters = await script();
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    try {
-      const info = execFileSync("redis-cli", ["-p", String(REDIS_CLUSTER_PORTS[0]), "cluster", "info"], { encoding: "utf8" });
-      const nodes = execFileSync("redis-cli", ["-p", String(REDIS_CLUSTER_PORTS[0]), "cluster", "nodes"], { encoding: "utf8" });
-      const healthy = nodes.split("\n").filter((line) => / connected/.test(line) && !/fail/.test(line)).length;
-      if (/cluster_state:ok/.test(info) && healthy === REDIS_CLUSTER_PORTS.length) return;
-    } catch {
-      // a node is still starting
-    }
+    if (await clusters.redisClusterHealthy()) return;
     await sleep(250);
   }
   throw new Error("the Redis Cluster did not become healthy again");
