@@ -3,7 +3,7 @@ import { status } from "@grpc/grpc-js";
 import { expect } from "chai";
 import pg from "pg";
 import { events, socialgraph } from "@fanfare/contracts";
-import { RETRY_AFTER_KEY } from "@fanfare/runtime";
+import { RETRY_AFTER_KEY, unpackUuids } from "@fanfare/runtime";
 import { createGrpcClient, type PromiseClient } from "@fanfare/runtime/grpc";
 import { drainNats, type NatsConnection } from "@fanfare/runtime/events";
 import { loadSocialGraphConfig, startSocialGraph } from "@fanfare/social-graph";
@@ -162,26 +162,29 @@ describe("social-graph service (gRPC, real PostgreSQL and JetStream)", function 
     expect(seen).to.deep.equal(fans.map((f) => f.id).sort());
   });
 
-  itAsCaller("splits followers into keyset chunk bounds: every chunk_size-th id and the last, paged by max_bounds", async () => {
+  itAsCaller("lists followers in chunks of packed 16-byte ids, every follower once in id order, paged by max_chunks", async () => {
     const star = await register();
     const fans = await Promise.all(Array.from({ length: 11 }, () => register()));
     await Promise.all(fans.map((fan) => client.addFriend({ userId: fan.id, friendId: star.id })));
     const ids = fans.map((f) => f.id).sort();
-    const bounds: string[] = [];
+    const chunks: string[][] = [];
     let after = "";
     let calls = 0;
     for (let done = false; !done; calls++) {
-      const page = await client.listFollowerChunkBounds({ userId: star.id, afterFollowerId: after, chunkSize: 3, maxBounds: 2 });
-      bounds.push(...page.lastFollowerIds);
-      after = page.lastFollowerIds.at(-1) ?? after;
+      const page = await client.listFollowerChunks({ userId: star.id, afterFollowerId: after, chunkSize: 3, maxChunks: 2 });
+      chunks.push(...page.chunks.map((chunk) => unpackUuids(chunk)!));
+      after = chunks.at(-1)?.at(-1) ?? after;
       done = page.done;
     }
-    // Chunks of 3 over 11 followers: ends at the 3rd, 6th, 9th and 11th; two bounds per call.
-    expect(bounds).to.deep.equal([ids[2], ids[5], ids[8], ids[10]]);
+    // Chunks of 3 over 11 followers, two chunks a call: 3+3 | 3+2.
+    expect(chunks).to.deep.equal([ids.slice(0, 3), ids.slice(3, 6), ids.slice(6, 9), ids.slice(9)]);
     expect(calls).to.equal(2);
-    const one = await client.listFollowerChunkBounds({ userId: star.id, afterFollowerId: "", chunkSize: 100, maxBounds: 0 });
-    expect(one).to.deep.equal({ lastFollowerIds: [ids[10]], done: true });
-    expect(await grpcCode(client.listFollowerChunkBounds({ userId: star.id, afterFollowerId: "", chunkSize: 0, maxBounds: 0 }))).to.equal(
+    const one = await client.listFollowerChunks({ userId: star.id, afterFollowerId: "", chunkSize: 100, maxChunks: 0 });
+    expect(one.done).to.equal(true);
+    expect(one.chunks.map((chunk) => unpackUuids(chunk))).to.deep.equal([ids]);
+    const none = await client.listFollowerChunks({ userId: star.id, afterFollowerId: ids.at(-1)!, chunkSize: 100, maxChunks: 0 });
+    expect(none).to.deep.include({ chunks: [], done: true });
+    expect(await grpcCode(client.listFollowerChunks({ userId: star.id, afterFollowerId: "", chunkSize: 0, maxChunks: 0 }))).to.equal(
       "INVALID_ARGUMENT",
     );
   });

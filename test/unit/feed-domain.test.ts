@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import type { posts } from "@fanfare/contracts";
+import { unpackUuids } from "@fanfare/runtime";
 import { createLogger } from "@fanfare/runtime/observability";
 import { CelebrityDirectory } from "@fanfare/feed/domain/celebrity-directory.js";
 import { FanOut } from "@fanfare/feed/domain/fan-out.js";
@@ -142,10 +143,14 @@ describe("feed domain rules (in-memory ports)", () => {
 
     expect(d.chunks.jobs).to.have.length(Math.ceil(fans.length / CHUNK_SIZE));
     expect(d.chunks.jobs.map((job) => job.chunkIndex)).to.deep.equal([0, 1, 2]);
-    d.chunks.jobs.forEach((job, i) => expect(job.afterFollowerId).to.equal(i === 0 ? "" : d.chunks.jobs[i - 1]!.lastFollowerId));
-    expect(d.chunks.jobs.at(-1)!.lastFollowerId).to.equal([...fans].sort().at(-1));
+    expect(
+      d.chunks.jobs.flatMap((job) => unpackUuids(job.followerIds)),
+      "every follower once, in id order",
+    ).to.deep.equal([...fans].sort());
 
+    const callsBefore = d.truth.calls.length;
     for (const job of [...d.chunks.jobs, d.chunks.jobs[1]!]) await d.fanOut.deliverChunk(job, "first");
+    expect(d.truth.calls.slice(callsBefore), "workers only write: no follower list is read again").to.deep.equal([]);
     for (const fan of fans) expect(d.cache.sortedIds(fan), fan).to.deep.equal([news.id]);
     expect(await d.progress.progress(news.id)).to.include({ chunksTotal: 3, chunksDone: 3, timelinesWritten: fans.length, done: true });
   });

@@ -39,12 +39,16 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
   const logger = createLogger("feed", config.LOG_LEVEL);
   const socialGraph = createGrpcClient(socialgraph.SocialGraphServiceClient, config.SOCIAL_GRAPH_ADDR);
   const postsClient = createGrpcClient(posts.PostsServiceClient, config.POSTS_ADDR);
-  const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES, keyPrefix: config.REDIS_KEY_PREFIX });
+  const redisTarget = { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES, keyPrefix: config.REDIS_KEY_PREFIX };
+  const redis = createRedis(redisTarget);
+  // Fan-out's script runs go on a connection of their own: on the readers' connection a read would
+  // wait in the socket behind every script of a chunk queued before it.
+  const fanOutRedis = createRedis(redisTarget);
   const nats = await connectNats(config.NATS_URL, "feed", logger, config.NATS_STREAM_REPLICAS);
 
-  await redisReady(redis);
+  await Promise.all([redisReady(redis), redisReady(fanOutRedis)]);
   await ensureCompactEncoding(redis, config.FEED_MAX_ITEMS, logger);
-  const cache = openFeedCache(redis, config.FEED_MAX_ITEMS, config.FEED_ACTIVE_DAYS * 24 * 3600);
+  const cache = openFeedCache({ reads: redis, fanOut: fanOutRedis }, config.FEED_MAX_ITEMS, config.FEED_ACTIVE_DAYS * 24 * 3600);
   const progress = new FanoutProgressStore(redis);
   const source = new SourceOfTruth(socialGraph, postsClient);
   const celebrities = new CelebrityDirectory(source, logger);
@@ -96,7 +100,7 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
           { name: "celebrity list", close: () => [celebrityEvents, celebrityRefresh].forEach((task) => task.stop()) },
           { name: "nats", close: () => drainNats(nats) },
           grpc.metricsStep,
-          { name: "redis", close: () => closeRedis(redis) },
+          { name: "redis", close: async () => void (await Promise.all([redis, fanOutRedis].map(closeRedis))) },
           { name: "clients", close: () => [socialGraph, postsClient].forEach((client) => client.close()) },
         ],
         logger,

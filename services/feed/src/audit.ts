@@ -19,7 +19,7 @@ export function openFeedAudit(config: FeedConfig): FeedAudit {
   const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES, keyPrefix: config.REDIS_KEY_PREFIX });
   const socialGraph = createGrpcClient(socialgraph.SocialGraphServiceClient, config.SOCIAL_GRAPH_ADDR);
   const postsClient = createGrpcClient(posts.PostsServiceClient, config.POSTS_ADDR);
-  const cache = openFeedCache(redis, config.FEED_MAX_ITEMS, config.FEED_ACTIVE_DAYS * 24 * 3600);
+  const cache = openFeedCache({ reads: redis, fanOut: redis }, config.FEED_MAX_ITEMS, config.FEED_ACTIVE_DAYS * 24 * 3600);
   const auditor = new TimelineAuditor(cache, new SourceOfTruth(socialGraph, postsClient), config.FEED_MAX_ITEMS);
   return {
     auditor,

@@ -3,6 +3,7 @@
 // the window and its history marker, the rebuild lock with its dirty mark, tombstones) and none of
 // the wire details; the integration suites check the real adapters against the same rules.
 import type { events, posts } from "@fanfare/contracts";
+import { uuidToBytes } from "@fanfare/runtime";
 import type { CachedPost } from "@fanfare/feed/data-access/post-cache.js";
 import type { ClaimMode, ClaimOutcome, CommitOutcome } from "@fanfare/feed/data-access/rebuild-locks.js";
 import type { TimelineAdd, TimelinePage } from "@fanfare/feed/data-access/timeline-store.js";
@@ -238,11 +239,12 @@ export class FakeTruth implements Truth {
     return Promise.resolve([...this.celebrityIds]);
   }
 
-  followerChunkBounds(userId: string, after: string, chunkSize: number): Promise<{ bounds: string[]; done: boolean }> {
-    this.calls.push("followerChunkBounds");
+  followerChunks(userId: string, after: string, chunkSize: number): Promise<{ chunks: Buffer[]; done: boolean }> {
+    this.calls.push("followerChunks");
     const rest = this.followersOf(userId).filter((id) => id > after);
-    const bounds = rest.filter((_, i) => (i + 1) % chunkSize === 0 || i === rest.length - 1);
-    return Promise.resolve({ bounds, done: true });
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < rest.length; i += chunkSize) chunks.push(Buffer.concat(rest.slice(i, i + chunkSize).map(uuidToBytes)));
+    return Promise.resolve({ chunks, done: true });
   }
 
   followerPage(userId: string, after: string, pageSize: number): Promise<{ ids: string[]; next: string }> {

@@ -6,4 +6,5 @@ export * from "./errors.js";
 export * from "./expiring-map.js";
 export * from "./lifecycle.js";
 export * from "./lsn.js";
+export * from "./uuid-bytes.js";
 export * from "./validation.js";

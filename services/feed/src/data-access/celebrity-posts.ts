@@ -1,6 +1,6 @@
 import type { FeedRedis } from "./redis-client.js";
 import { redisKeys } from "./redis-keys.js";
-import { fromBinaryId, toBinaryId } from "./post-ids.js";
+import { uuidFromBytes, uuidToBytes } from "@fanfare/runtime";
 
 /** Newest posts kept per celebrity for read-time merges: more than anyone pages through before chunks land. */
 const CELEBRITY_RECENT_POSTS = 200;
@@ -15,19 +15,19 @@ export class CelebrityPostLists {
     const key = redisKeys.celebrityPosts(celebrityId);
     await this.redis
       .multi()
-      .zadd(key, 0, toBinaryId(postId))
+      .zadd(key, 0, uuidToBytes(postId))
       .zremrangebyrank(key, 0, -(CELEBRITY_RECENT_POSTS + 1))
       .expire(key, CELEBRITY_POSTS_TTL_SECONDS)
       .exec();
   }
 
   async remove(celebrityId: string, postId: string): Promise<void> {
-    await this.redis.zrem(redisKeys.celebrityPosts(celebrityId), toBinaryId(postId));
+    await this.redis.zrem(redisKeys.celebrityPosts(celebrityId), uuidToBytes(postId));
   }
 
   /** The newest `count` post ids of each celebrity, newest first (one key each: any slot, any node). */
   async recent(celebrityIds: string[], count: number): Promise<string[][]> {
     const lists = await Promise.all(celebrityIds.map((id) => this.redis.zrevrangeBuffer(redisKeys.celebrityPosts(id), 0, count - 1)));
-    return lists.map((members) => members.map(fromBinaryId));
+    return lists.map((members) => members.map((member) => uuidFromBytes(member)));
   }
 }

@@ -1,15 +1,7 @@
 /**
- * Post ids are UUID v7; in Redis they are stored as their 16 raw bytes, which sort in creation
- * order and take 16 bytes instead of 36.
+ * Post ids are UUID v7; in Redis they are stored as their 16 raw bytes (uuidToBytes in the runtime),
+ * which sort in creation order and take 16 bytes instead of 36.
  */
-export function toBinaryId(uuid: string): Buffer {
-  return Buffer.from(uuid.replace(/-/g, ""), "hex");
-}
-
-export function fromBinaryId(bytes: Buffer): string {
-  const hex = bytes.toString("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
 
 /**
  * A timeline's lowest member (score 0; one byte sorts before any 16-byte id) says where its history

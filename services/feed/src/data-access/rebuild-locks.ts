@@ -1,6 +1,7 @@
 import type { FeedRedis } from "./redis-client.js";
 import { redisKeys } from "./redis-keys.js";
-import { HISTORY_CUT, HISTORY_END, toBinaryId } from "./post-ids.js";
+import { uuidToBytes } from "@fanfare/runtime";
+import { HISTORY_CUT, HISTORY_END } from "./post-ids.js";
 import { CLAIM_SCRIPT, COMMIT_SCRIPT, DROP_SCRIPT, RESTART_SCRIPT } from "./timeline-scripts.js";
 
 /** "missing": a reader wants the timeline built; "cached": an event wants a cached timeline made right. */
@@ -60,7 +61,7 @@ export class RebuildLocks {
    * than that is their whole history (HISTORY_END).
    */
   commit(userId: string, token: string, postIds: string[], friendIds: string[]): Promise<CommitOutcome> {
-    const members = postIds.slice(0, this.maxItems).map(toBinaryId);
+    const members = postIds.slice(0, this.maxItems).map(uuidToBytes);
     const marker = postIds.length < this.maxItems ? HISTORY_END : HISTORY_CUT;
     return this.redis.commitRebuild(
       redisKeys.timeline(userId),

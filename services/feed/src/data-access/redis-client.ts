@@ -29,9 +29,10 @@ const MAX_REDIRECTIONS = 100;
 const MAX_RETRIES_PER_REQUEST = 2;
 
 /**
- * One client per process. Auto-pipelining sends every command issued in one event-loop tick in one
- * socket write per server: on a cluster that is one pipeline per master carrying many slots, which
- * is how fan-out batches and page reads reach each node.
+ * A client (the feed opens two: one for reads and small writes, one for fan-out's script runs).
+ * Auto-pipelining sends every command issued in one event-loop tick in one socket write per
+ * server: on a cluster that is one pipeline per master carrying many slots, which is how fan-out
+ * batches and page reads reach each node.
  */
 export function createRedis(target: RedisTarget): FeedRedis {
   const keyPrefix = target.keyPrefix ?? "";

@@ -31,3 +31,14 @@ export const redisKeys = {
 export function userIdOfTimelineKey(key: string): string {
   return key.slice("tl:{".length, -1);
 }
+
+/**
+ * A key function as the text before and after the id (with the client's key prefix, which ioredis
+ * adds to declared keys only), for a script that names a user's other keys from the one it is
+ * passed: they carry the same hash tag, so they are in the same slot.
+ */
+export function keyAround(keyOf: (id: string) => string, keyPrefix: string): [string, string] {
+  const marker = "\n";
+  const [head = "", tail = ""] = (keyPrefix + keyOf(marker)).split(marker);
+  return [head, tail];
+}

@@ -1,6 +1,7 @@
-import { fromBinaryId, HISTORY_END, toBinaryId } from "./post-ids.js";
+import { uuidFromBytes, uuidToBytes } from "@fanfare/runtime";
+import { HISTORY_END } from "./post-ids.js";
 import { BatchScript, groupBySlot, scanAll, type FeedRedis } from "./redis-client.js";
-import { redisKeys, userIdOfTimelineKey } from "./redis-keys.js";
+import { keyAround, redisKeys, userIdOfTimelineKey } from "./redis-keys.js";
 import { ADD_SCRIPT, REMOVE_SCRIPT } from "./timeline-scripts.js";
 
 /**
@@ -44,11 +45,26 @@ function addOutcome(result: number): TimelineAdd["outcome"] {
  * post ids and the friend set it is filtered by. Rebuilds write both through RebuildLocks.
  */
 export class TimelineStore {
+  /** ADD_SCRIPT's key templates: the timeline key's, then those of the keys it names from it. */
+  private readonly addKeyTemplates: string[];
+
   constructor(
     private readonly redis: FeedRedis,
+    /** Fan-out adds run here (a connection of their own); everything else on `redis`. */
+    private readonly fanOutRedis: FeedRedis,
     private readonly maxItems: number,
     private readonly activeTtlSeconds: number,
-  ) {}
+  ) {
+    const prefix = redis.options.keyPrefix ?? "";
+    this.addKeyTemplates = [
+      redisKeys.timeline,
+      redisKeys.friends,
+      redisKeys.rebuildLock,
+      redisKeys.rebuildPending,
+      redisKeys.connected,
+      redisKeys.livePushed,
+    ].flatMap((keyOf) => keyAround(keyOf, prefix));
+  }
 
   /**
    * One page, newest first, and which of `candidates` (the celebrities) the user follows, in one
@@ -70,7 +86,7 @@ export class TimelineStore {
     return {
       exists: card > 0,
       size: Math.max(card - 1, 0),
-      postIds: members.filter((member) => member.length === 16).map(fromBinaryId),
+      postIds: members.filter((member) => member.length === 16).map((member) => uuidFromBytes(member)),
       historyEnds: members.at(-1)?.equals(HISTORY_END) ?? false,
       followed: candidates.filter((_, i) => following[i] === 1),
     };
@@ -89,7 +105,7 @@ export class TimelineStore {
   /** The cached post ids, oldest first. */
   async postIds(userId: string): Promise<string[]> {
     const members = await this.redis.zrangeBuffer(redisKeys.timeline(userId), "0", "-1");
-    return members.filter((member) => member.length === 16).map(fromBinaryId);
+    return members.filter((member) => member.length === 16).map((member) => uuidFromBytes(member));
   }
 
   async friendIds(userId: string): Promise<string[]> {
@@ -103,23 +119,16 @@ export class TimelineStore {
    */
   async add(userIds: string[], authorId: string, postIds: string[]): Promise<TimelineAdd[]> {
     if (userIds.length === 0 || postIds.length === 0) return userIds.map(() => ({ outcome: "not-cached", push: false }));
-    const members = postIds.map(toBinaryId);
+    const members = postIds.map(uuidToBytes);
     const outcomes = new Map<string, TimelineAdd>();
     await Promise.all(
       this.scriptBatches(userIds).map(async (batch) => {
-        const keys = batch.flatMap((userId) => [
-          redisKeys.timeline(userId),
-          redisKeys.friends(userId),
-          redisKeys.rebuildLock(userId),
-          redisKeys.rebuildPending(userId),
-          redisKeys.connected(userId),
-          redisKeys.livePushed(userId),
-        ]);
-        const [results, push] = await ADD.run<[number[], number[]]>(this.redis, keys, [
+        const [results, push] = await ADD.run<[number[], number[]]>(this.fanOutRedis, batch.map(redisKeys.timeline), [
           this.maxItems,
           authorId,
           PUSHED_KEPT,
           PUSHED_TTL_MS,
+          ...this.addKeyTemplates,
           ...members,
         ]);
         batch.forEach((userId, i) => outcomes.set(userId, { outcome: addOutcome(results[i]!), push: push[i] === 1 }));
@@ -131,7 +140,7 @@ export class TimelineStore {
   /** Removes posts from the users' cached timelines; returns the users whose full timeline became short (to refill). */
   async remove(userIds: string[], postIds: string[]): Promise<string[]> {
     if (userIds.length === 0 || postIds.length === 0) return [];
-    const members = postIds.map(toBinaryId);
+    const members = postIds.map(uuidToBytes);
     const refill: string[] = [];
     await Promise.all(
       this.scriptBatches(userIds).map(async (batch) => {

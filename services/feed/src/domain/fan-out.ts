@@ -1,4 +1,5 @@
 import type { events, posts } from "@fanfare/contracts";
+import { unpackUuids, uuidFromBytes, UUID_BYTES } from "@fanfare/runtime";
 import type { CelebrityDirectory } from "./celebrity-directory.js";
 import { celebrityFanoutDuration, chunksLanded, chunksPublished, deliveryLatency, livePushes, timelineWrites } from "./feed-metrics.js";
 import type { ChunkQueue, FanoutProgressLog, FeedCache, LiveNotifier, Truth } from "./ports.js";
@@ -8,8 +9,10 @@ import type { TimelineBuilder } from "./timeline-builder.js";
 const FOLLOWER_PAGE = 1_000;
 
 /**
- * Followers written and notified per step of a delivery. The feed's event loop also serves reads: a
- * chunk's 5000 live messages published in one loop held it for milliseconds; between steps it yields.
+ * Followers written and notified per step of a delivery. A chunk's steps are issued together (Redis
+ * runs them back to back on the fan-out connection, with readers' commands in between), and each
+ * step publishes its live messages as its answer comes: 5000 published in one go held the event
+ * loop, which also serves reads, for milliseconds.
  */
 const DELIVERY_BATCH = 250;
 
@@ -56,16 +59,17 @@ export class FanOut {
   }
 
   /**
-   * One queued chunk: the followers in its keyset range get the post. A redelivery (its first
-   * worker died or gave up) adds nothing twice: timelines are sets.
+   * One queued chunk: the followers it names get the post. A redelivery (its first worker died or
+   * gave up) adds nothing twice: timelines are sets. A follow made after planning is covered by the
+   * follow's own refresh, which reads the post from the databases; an unfollow, by the friend-set
+   * check of every add.
    */
   async deliverChunk(job: events.FanoutChunk, delivery: "first" | "redelivery"): Promise<void> {
     const [post] = await this.cache.posts.get([job.postId]);
     if (post === "deleted") return;
     const body = post ?? (await this.source.postsById([job.postId]))[0];
     if (!body) return;
-    const followers = await this.followersInRange(job);
-    const landed = await this.deliver(followers, body);
+    const landed = await this.deliver(unpackUuids(job.followerIds) ?? [], body);
     await this.undoIfDeletedMeanwhile(body, landed);
     const outcome = await this.progress.chunkDone(job.postId, job.chunkIndex, landed.length);
     chunksLanded.inc({ delivery });
@@ -116,10 +120,10 @@ export class FanOut {
   }
 
   /**
-   * Splits a celebrity's followers into keyset ranges of FANOUT_CHUNK_SIZE and queues one job per
-   * range. social-graph returns only each range's last id, so planning a million followers reads a
-   * thousand ids, not a million. The post joins the celebrity's recent list first, so fans see it
-   * through the read-time merge before their chunk lands.
+   * Splits a celebrity's followers into chunks of FANOUT_CHUNK_SIZE and queues one job per chunk,
+   * carrying its followers' ids: the list is read once here (a few calls of 100K packed ids), and
+   * workers only write. The post joins the celebrity's recent list first, so fans see it through
+   * the read-time merge before their chunk lands.
    */
   private async planChunks(post: posts.Post): Promise<void> {
     await this.cache.celebrityPosts.add(post.authorUserId, post.id);
@@ -127,34 +131,20 @@ export class FanOut {
     let chunkIndex = 0;
     let after = "";
     for (let done = false; !done;) {
-      const page = await this.source.followerChunkBounds(post.authorUserId, after, this.settings.chunkSize);
-      const jobs = page.bounds.map((lastFollowerId, i) => ({
-        postId: post.id,
-        authorUserId: post.authorUserId,
-        chunkIndex: chunkIndex + i,
-        afterFollowerId: i === 0 ? after : page.bounds[i - 1]!,
-        lastFollowerId,
-      }));
-      await Promise.all(jobs.map((job) => this.queueChunk(job)));
-      chunksPublished.inc(jobs.length);
-      chunkIndex += jobs.length;
-      after = page.bounds.at(-1) ?? after;
-      done = page.done || page.bounds.length === 0;
+      const page = await this.source.followerChunks(post.authorUserId, after, this.settings.chunkSize);
+      const first = chunkIndex;
+      await Promise.all(
+        page.chunks.map((followerIds, i) =>
+          this.queueChunk({ postId: post.id, authorUserId: post.authorUserId, chunkIndex: first + i, followerIds }),
+        ),
+      );
+      chunksPublished.inc(page.chunks.length);
+      chunkIndex += page.chunks.length;
+      const last = page.chunks.at(-1);
+      if (last) after = uuidFromBytes(last, last.length - UUID_BYTES);
+      done = page.done || !last;
     }
     await this.progress.planned(post.id, chunkIndex);
-  }
-
-  /** The author's followers in (after, last], read again now: the job carries bounds, not ids. */
-  private async followersInRange(job: events.FanoutChunk): Promise<string[]> {
-    const inRange: string[] = [];
-    let after = job.afterFollowerId;
-    for (;;) {
-      const page = await this.source.followerPage(job.authorUserId, after, this.settings.chunkSize);
-      inRange.push(...page.ids.filter((id) => id <= job.lastFollowerId));
-      const last = page.ids[page.ids.length - 1];
-      if (page.next === "" || !last || last >= job.lastFollowerId) return inRange;
-      after = last;
-    }
   }
 
   /**
@@ -163,17 +153,18 @@ export class FanOut {
    * the followers whose timeline got it.
    */
   private async deliver(followers: string[], post: posts.Post): Promise<string[]> {
-    const landed: string[] = [];
-    for (let i = 0; i < followers.length; i += DELIVERY_BATCH) {
-      const batch = followers.slice(i, i + DELIVERY_BATCH);
-      const adds = await this.cache.timelines.add(batch, post.authorUserId, [post.id]);
-      const got = batch.filter((_, j) => adds[j]!.outcome === "added");
-      const connected = batch.filter((_, j) => adds[j]!.push);
-      this.live.postLanded(connected, post);
-      livePushes.inc(connected.length);
-      timelineWrites.inc(got.length);
-      landed.push(...got);
-    }
+    const steps: Promise<string[]>[] = [];
+    for (let i = 0; i < followers.length; i += DELIVERY_BATCH) steps.push(this.deliverStep(followers.slice(i, i + DELIVERY_BATCH), post));
+    return (await Promise.all(steps)).flat();
+  }
+
+  private async deliverStep(followers: string[], post: posts.Post): Promise<string[]> {
+    const adds = await this.cache.timelines.add(followers, post.authorUserId, [post.id]);
+    const landed = followers.filter((_, j) => adds[j]!.outcome === "added");
+    const connected = followers.filter((_, j) => adds[j]!.push);
+    this.live.postLanded(connected, post);
+    livePushes.inc(connected.length);
+    timelineWrites.inc(landed.length);
     return landed;
   }
 

@@ -43,8 +43,11 @@ export interface Truth {
   postsById(postIds: string[]): Promise<posts.Post[]>;
   /** Every user flagged celebrity. */
   celebrities(): Promise<string[]>;
-  /** The last follower id of each range of `chunkSize` followers after `after`; done at the list's end. */
-  followerChunkBounds(userId: string, after: string, chunkSize: number): Promise<{ bounds: string[]; done: boolean }>;
+  /**
+   * The user's followers after `after` in chunks of `chunkSize` (16-byte ids back to back), as many
+   * chunks as one call carries; done at the list's end.
+   */
+  followerChunks(userId: string, after: string, chunkSize: number): Promise<{ chunks: Buffer[]; done: boolean }>;
   /** One keyset page of the user's followers after `after`; `next` is "" at the end. */
   followerPage(userId: string, after: string, pageSize: number): Promise<{ ids: string[]; next: string }>;
 }

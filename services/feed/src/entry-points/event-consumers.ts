@@ -1,6 +1,6 @@
 import type { JsMsg, NatsConnection } from "nats";
 import { events } from "@fanfare/contracts";
-import { isUuid } from "@fanfare/runtime";
+import { isUuid, UUID_BYTES } from "@fanfare/runtime";
 import type { Logger } from "@fanfare/runtime/observability";
 import { fanoutChunkSubject, PoisonMessage, type RunningConsumer, startDurableConsumer, STREAMS, SUBJECTS } from "@fanfare/runtime/events";
 import type { CelebrityDirectory } from "../domain/celebrity-directory.js";
@@ -84,9 +84,11 @@ export function followCelebrityChanges(nats: NatsConnection, directory: Celebrit
   return { stop: () => subscription.unsubscribe() };
 }
 
+/** A job names its followers as whole 16-byte ids; one without any (queued by a version that sent ranges) is poison. */
 function requireChunk(job: events.FanoutChunk): events.FanoutChunk {
-  const bounds = job.afterFollowerId === "" ? [job.lastFollowerId] : [job.afterFollowerId, job.lastFollowerId];
-  requireIds(job, job.postId, job.authorUserId, ...bounds);
+  requireIds(job, job.postId, job.authorUserId);
+  if (job.followerIds.length === 0 || job.followerIds.length % UUID_BYTES !== 0)
+    throw new PoisonMessage("fan-out chunk without whole follower ids");
   return job;
 }
 

@@ -57,12 +57,9 @@ export class SourceOfTruth {
     return (await this.socialGraph.listCelebrities({})).userIds;
   }
 
-  /** The last follower id of each range of `chunkSize` followers after `after`; done at the list's end. */
-  async followerChunkBounds(userId: string, after: string, chunkSize: number): Promise<{ bounds: string[]; done: boolean }> {
-    const page = await readingFromLeader(() =>
-      this.socialGraph.listFollowerChunkBounds({ userId, afterFollowerId: after, chunkSize, maxBounds: 0 }),
-    );
-    return { bounds: page.lastFollowerIds, done: page.done };
+  /** The followers after `after` in chunks of `chunkSize` packed ids, as many as one call answers; done at the list's end. */
+  async followerChunks(userId: string, after: string, chunkSize: number): Promise<{ chunks: Buffer[]; done: boolean }> {
+    return readingFromLeader(() => this.socialGraph.listFollowerChunks({ userId, afterFollowerId: after, chunkSize, maxChunks: 0 }));
   }
 
   async followerPage(userId: string, after: string, pageSize: number): Promise<{ ids: string[]; next: string }> {

@@ -1,4 +1,4 @@
-import { inRequestedOrder, invalidArgument, notFound, pageSize, resourceExhausted } from "@fanfare/runtime";
+import { inRequestedOrder, invalidArgument, notFound, pageSize, resourceExhausted, UUID_BYTES } from "@fanfare/runtime";
 import type { FollowedCounts, FriendshipsRepository, FriendshipsTransaction } from "../data-access/friendships-repository.js";
 import type { LoginFailuresRepository } from "../data-access/login-failures-repository.js";
 import type { UserRow, UsersRepository } from "../data-access/users-repository.js";
@@ -10,10 +10,14 @@ import { prefixPattern, requireDifferentUsers, SEARCH_DEFAULT_LIMIT, SEARCH_MAX_
 const FOLLOWERS_DEFAULT_PAGE = 1_000;
 /** A bigger page holds too many ids in one message; fan-out chunks are smaller anyway. */
 const FOLLOWERS_MAX_PAGE = 10_000;
-/** Largest fan-out chunk a caller may plan: a job's followers are read in one page (FOLLOWERS_MAX_PAGE). */
-const CHUNK_SIZE_MAX = FOLLOWERS_MAX_PAGE;
-/** Follower rows one ListFollowerChunkBounds call scans at most, so a call stays well under a second. */
-const CHUNK_BOUNDS_MAX_SCAN = 200_000;
+/** Largest fan-out chunk a caller may ask for: 10K ids are a 160 KB job, well under NATS's 1 MB message limit. */
+const CHUNK_SIZE_MAX = 10_000;
+/**
+ * Follower ids one ListFollowerChunks call answers at most: 1.6 MB, under gRPC's default 4 MB
+ * message limit (grpcurl's too), and tens of milliseconds of index scan, so a million followers
+ * take ten calls and the first chunks are queued while the rest are read.
+ */
+const CHUNKS_MAX_IDS = 100_000;
 /** Users per BatchGetUsers call; a feed page needs a few dozen. */
 export const BATCH_GET_MAX = 1_000;
 
@@ -138,19 +142,25 @@ export class SocialGraph {
     return { ids, next: ids.length === size ? ids[ids.length - 1]! : null };
   }
 
-  /** The last follower id of each keyset range of `chunkSize` followers, a bounded number per call. */
-  async followerChunkBounds(
+  /**
+   * The followers after `afterId` in chunks of `chunkSize` ids (each 16-byte ids back to back), as
+   * many chunks as one call may carry; `done` when the list ends with the last chunk.
+   */
+  async followerChunks(
     userId: string,
     afterId: string | null,
     chunkSize: number,
-    requestedBounds: number,
-  ): Promise<{ bounds: string[]; done: boolean }> {
+    requestedChunks: number,
+  ): Promise<{ chunks: Buffer[]; done: boolean }> {
     if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > CHUNK_SIZE_MAX)
       throw invalidArgument(`chunk_size must be from 1 to ${CHUNK_SIZE_MAX}`);
-    const maxScanBounds = Math.max(1, Math.floor(CHUNK_BOUNDS_MAX_SCAN / chunkSize));
-    const maxBounds = pageSize(requestedBounds, maxScanBounds, maxScanBounds);
-    const { bounds, scanned } = await this.friendships.followerChunkBounds(userId, afterId, chunkSize, maxBounds);
-    return { bounds, done: scanned < chunkSize * maxBounds };
+    const maxChunks = Math.max(1, Math.floor(CHUNKS_MAX_IDS / chunkSize));
+    const wanted = chunkSize * pageSize(requestedChunks, maxChunks, maxChunks);
+    const packed = await this.friendships.followerIdsPacked(userId, afterId, wanted);
+    const chunkBytes = chunkSize * UUID_BYTES;
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < packed.length; at += chunkBytes) chunks.push(packed.subarray(at, at + chunkBytes));
+    return { chunks, done: packed.length < wanted * UUID_BYTES };
   }
 }
 

@@ -50,15 +50,9 @@ export function socialGraphBinding(graph: SocialGraph): ServiceBinding {
       const page = await graph.followersPage(requireUuid(request.userId, "user_id"), after, request.pageSize);
       return { followerIds: page.ids, nextAfterFollowerId: page.next ?? "" };
     },
-    listFollowerChunkBounds: async (request) => {
+    listFollowerChunks: async (request) => {
       const after = request.afterFollowerId ? requireUuid(request.afterFollowerId, "after_follower_id") : null;
-      const { bounds, done } = await graph.followerChunkBounds(
-        requireUuid(request.userId, "user_id"),
-        after,
-        request.chunkSize,
-        request.maxBounds,
-      );
-      return { lastFollowerIds: bounds, done };
+      return graph.followerChunks(requireUuid(request.userId, "user_id"), after, request.chunkSize, request.maxChunks);
     },
   });
 }
