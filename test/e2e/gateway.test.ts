@@ -384,6 +384,31 @@ describe("gateway: the OTUS REST API end to end", function () {
       }
     });
 
+    it("answers the feed alike before Express (its usual paths) and through Express (other spellings)", async () => {
+      const [reader, author] = [await newUser(url), await newUser(url)];
+      await api(url, `/friend/set/${author.id}`, { method: "PUT", token: reader.token });
+      await api(url, "/post/create", { method: "POST", token: author.token, body: { text: "same either way" } });
+      await eventually(async () => expect((await api(url, "/post/feed", { token: reader.token })).body).to.have.length(1));
+      for (const query of ["?limit=1", "?limit=1e1&offset=0", "?limit=0", "?offset=abc", "?limit=1&limit=2"]) {
+        const fast = await api(url, `/api/v2/post/feed${query}`, { token: reader.token, headers: { "x-request-id": "fast-1" } });
+        const viaExpress = await api(url, `/api/v2/post/feed/${query}`, { token: reader.token, headers: { "x-request-id": "slow-1" } });
+        expect(fast.status, query).to.equal(viaExpress.status);
+        expect(fast.headers.get("content-type"), query).to.equal(viaExpress.headers.get("content-type"));
+        expect(fast.headers.get("x-request-id")).to.equal("fast-1");
+        if (fast.status === 200) expect(fast.body, query).to.deep.equal(viaExpress.body);
+        else {
+          expectProblem(fast, fast.status);
+          expect({ ...fast.body, request_id: "" }, query).to.deep.equal({ ...viaExpress.body, request_id: "" });
+          expect(fast.body.request_id).to.equal("fast-1");
+        }
+      }
+      const anonymous = await api(url, "/post/feed", { headers: { "x-request-id": "anon-1" } });
+      expectProblem(anonymous, 401);
+      expect(anonymous.body.request_id).to.equal("anon-1");
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).to.match(/http_requests_total\{route="\/api\/v2\/post\/feed",status="200"\} [1-9]/);
+    });
+
     it("answers JSON errors with the caller's request id, and 404 for unknown routes", async () => {
       const response = await api(url, "/no/such/route", { headers: { "x-request-id": "trace-me-123" } });
       expectProblem(response, 404);

@@ -1,40 +1,27 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import express, { type Express, type RequestHandler, type Response } from "express";
+import express, { type Express } from "express";
 import { feed, health, posts, socialgraph } from "@fanfare/contracts";
 import { closeAll } from "@fanfare/runtime";
-import {
-  counter,
-  createLogger,
-  histogram,
-  LATENCY_BUCKETS,
-  type Logger,
-  newRequestId,
-  REQUEST_ID_KEY,
-  type RequestContext,
-  runWithRequestContext,
-  sanitizeRequestId,
-} from "@fanfare/runtime/observability";
+import { createLogger, type Logger } from "@fanfare/runtime/observability";
 import { createGrpcClient } from "@fanfare/runtime/grpc";
 import { connectNats, drainNats } from "@fanfare/runtime/events";
 import { Tokens } from "./auth.js";
 import type { GatewayConfig } from "./config.js";
 import { errorHandler, notFoundRoute } from "./http/problems.js";
 import { RecentWrites } from "./http/recent-writes.js";
+import { requestContext } from "./http/request-context.js";
+import { FeedReads } from "./feed-reads.js";
+import { feedRoute } from "./routes/feed-route.js";
 import { GatewayPeers } from "./gateway-peers.js";
 import { attachLiveFeed } from "./live-feed.js";
 import { buildOpenApiSpec } from "./openapi.js";
-import { apiRouter, type Downstreams } from "./routes/api.js";
+import { API_PREFIXES, apiRouter, type Downstreams } from "./routes/api.js";
 import { opsRouter } from "./routes/ops.js";
-
-/** The original system's clients call the same API under these prefixes too. */
-const API_PREFIXES = ["/", "/api/v1", "/api/v2"];
-
-const httpRequests = counter("http_requests_total", "HTTP requests answered, by route and status", ["route", "status"]);
-const httpDuration = histogram("http_request_duration_seconds", "HTTP request latency", ["route"], LATENCY_BUCKETS);
 
 export function createApp(options: {
   downstreams: Downstreams;
+  feedReads: FeedReads;
   health: Record<string, ReturnType<typeof healthClient>>;
   tokens: Tokens;
   recentWrites: RecentWrites;
@@ -51,47 +38,11 @@ export function createApp(options: {
   app.use(requestContext(recentWrites));
   app.use(express.json({ limit: options.bodyLimitBytes, strict: false }));
   app.use(opsRouter({ spec: buildOpenApiSpec(), downstreamHealth: options.health }));
-  const api = apiRouter(options.downstreams, options.tokens, recentWrites);
+  const api = apiRouter(options.downstreams, options.feedReads, options.tokens, recentWrites);
   for (const prefix of API_PREFIXES) app.use(prefix, api);
   app.use(notFoundRoute);
   app.use(errorHandler(options.logger));
   return app;
-}
-
-/**
- * Read-your-writes across gateways: a write's positions are kept (and shared with the other gateways)
- * before its answer leaves, so the user's next request, through any gateway, reads after them.
- */
-function rememberWritesBeforeAnswering(res: Response, context: RequestContext, recentWrites: RecentWrites): void {
-  const end = res.end.bind(res) as (...args: unknown[]) => Response;
-  res.end = ((...args: unknown[]) => {
-    if (!context.userId || !context.writtenLsn) return end(...args);
-    // The answer goes out in any case; remember() logs a NATS failure itself and does not reject.
-    const answer = () => end(...args);
-    void recentWrites.remember(context.userId, context.writtenLsn).then(answer, answer);
-    return res;
-  }) as Response["end"];
-}
-
-/**
- * Gives every request an id (the caller's X-Request-Id when sane), echoes it, times the request,
- * and remembers where an authenticated user's writes reached (read-your-writes).
- */
-function requestContext(recentWrites: RecentWrites): RequestHandler {
-  return (req, res, next) => {
-    const requestId = sanitizeRequestId(req.headers[REQUEST_ID_KEY]) ?? newRequestId();
-    const context: RequestContext = { requestId };
-    res.setHeader(REQUEST_ID_KEY, requestId);
-    const stopTimer = httpDuration.startTimer();
-    rememberWritesBeforeAnswering(res, context, recentWrites);
-    res.on("finish", () => {
-      const routePath = (req.route as { path?: string } | undefined)?.path;
-      const route = routePath ? `${req.baseUrl}${routePath}` : "unmatched";
-      stopTimer({ route });
-      httpRequests.inc({ route, status: String(res.statusCode) });
-    });
-    runWithRequestContext(context, () => next());
-  };
 }
 
 function healthClient(address: string) {
@@ -122,9 +73,19 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const nats = await connectNats(config.NATS_URL, "gateway", logger);
   const peers = new GatewayPeers(nats, (userId, lsns) => recentWrites.merge(userId, lsns), logger);
   const recentWrites = new RecentWrites(peers);
-  const app = createApp({ downstreams, health: healthClients, tokens, recentWrites, bodyLimitBytes: config.BODY_LIMIT_BYTES, logger });
+  const feedReads = new FeedReads(downstreams.feed);
+  const app = createApp({
+    downstreams,
+    feedReads,
+    health: healthClients,
+    tokens,
+    recentWrites,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    logger,
+  });
+  const hotFeedRoute = feedRoute({ feedReads, tokens, recentWrites, logger });
 
-  const server = createServer(app);
+  const server = createServer((req, res) => hotFeedRoute(req, res) || void app(req, res));
   const liveFeed = attachLiveFeed(server, { tokens, nats, feed: downstreams.feed, logger });
   await new Promise<void>((resolve, reject) => server.once("error", reject).listen(config.GATEWAY_PORT, config.GATEWAY_HOST, resolve));
   const port = (server.address() as AddressInfo).port;

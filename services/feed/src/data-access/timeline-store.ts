@@ -2,7 +2,7 @@ import { uuidFromBytes, uuidToBytes } from "@fanfare/runtime";
 import { HISTORY_END } from "./post-ids.js";
 import { BatchScript, groupBySlot, scanAll, type FeedRedis } from "./redis-client.js";
 import { keyAround, redisKeys, userIdOfTimelineKey } from "./redis-keys.js";
-import { ADD_SCRIPT, REMOVE_SCRIPT } from "./timeline-scripts.js";
+import { ADD_SCRIPT, READ_PAGE_SCRIPT, REMOVE_SCRIPT } from "./timeline-scripts.js";
 
 /**
  * Posts remembered as pushed per connected user, and for how long after the last push: enough to
@@ -40,6 +40,17 @@ function addOutcome(result: number): TimelineAdd["outcome"] {
   return result > 0 ? "added" : "present";
 }
 
+type TimelineRedis = FeedRedis & {
+  readTimelinePageBuffer(
+    timeline: string,
+    friends: string,
+    first: number,
+    last: number,
+    ttlSeconds: number,
+    ...candidates: string[]
+  ): Promise<[number, Buffer[], number[]]>;
+};
+
 /**
  * `tl:{user}` and `fr:{user}` (and `pushed:{user}`, written with them): each user's cached timeline of
  * post ids and the friend set it is filtered by. Rebuilds write both through RebuildLocks.
@@ -48,13 +59,17 @@ export class TimelineStore {
   /** ADD_SCRIPT's key templates: the timeline key's, then those of the keys it names from it. */
   private readonly addKeyTemplates: string[];
 
+  private readonly redis: TimelineRedis;
+
   constructor(
-    private readonly redis: FeedRedis,
+    redis: FeedRedis,
     /** Fan-out adds run here (a connection of their own); everything else on `redis`. */
     private readonly fanOutRedis: FeedRedis,
     private readonly maxItems: number,
     private readonly activeTtlSeconds: number,
   ) {
+    redis.defineCommand("readTimelinePage", { numberOfKeys: 2, lua: READ_PAGE_SCRIPT });
+    this.redis = redis as TimelineRedis;
     const prefix = redis.options.keyPrefix ?? "";
     this.addKeyTemplates = [
       redisKeys.timeline,
@@ -68,21 +83,20 @@ export class TimelineStore {
 
   /**
    * One page, newest first, and which of `candidates` (the celebrities) the user follows, in one
-   * round trip (a user's keys share a slot); marks the user active (timeline and friends live
+   * script (a user's keys share a slot); marks the user active (timeline and friends live
    * FEED_ACTIVE_DAYS more). Membership is asked, not the friend set read: decoding hundreds of friend
-   * ids per read was the largest cost of a warm read in profiles. Plain commands, not a pipeline:
-   * auto-pipelining sends the commands of every read in the same tick in one socket write.
+   * ids per read was the largest cost of a warm read in profiles. Auto-pipelining sends the scripts
+   * of every read in the same tick in one socket write.
    */
   async readPage(userId: string, offset: number, limit: number, candidates: string[] = []): Promise<TimelinePage> {
-    const key = redisKeys.timeline(userId);
-    const friendsKey = redisKeys.friends(userId);
-    const [card, members, following] = await Promise.all([
-      this.redis.zcard(key),
-      this.redis.zrevrangeBuffer(key, offset, offset + limit - 1),
-      candidates.length > 0 ? this.redis.smismember(friendsKey, ...candidates) : [],
-      this.redis.expire(key, this.activeTtlSeconds),
-      this.redis.expire(friendsKey, this.activeTtlSeconds),
-    ]);
+    const [card, members, following] = await this.redis.readTimelinePageBuffer(
+      redisKeys.timeline(userId),
+      redisKeys.friends(userId),
+      offset,
+      offset + limit - 1,
+      this.activeTtlSeconds,
+      ...candidates,
+    );
     return {
       exists: card > 0,
       size: Math.max(card - 1, 0),

@@ -1,4 +1,5 @@
-import type { Request, RequestHandler } from "express";
+import type { IncomingMessage } from "node:http";
+import type { RequestHandler } from "express";
 import { currentRequestContext } from "@fanfare/runtime/observability";
 import { InvalidToken, type Tokens } from "../auth.js";
 import type { RecentWrites } from "./recent-writes.js";
@@ -12,23 +13,28 @@ const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/;
  */
 export function authenticate(tokens: Tokens, recentWrites: RecentWrites): RequestHandler {
   return async (req, res, next) => {
-    const token = bearerToken(req);
-    if (!token) throw unauthorized("a bearer token is required (Authorization: Bearer <token> from /login)");
-    let userId: string;
-    try {
-      userId = await tokens.verify(token);
-    } catch (error) {
-      if (error instanceof InvalidToken) throw unauthorized(error.message);
-      throw error;
-    }
-    res.locals.userId = userId;
-    const context = currentRequestContext();
-    if (context) {
-      context.userId = userId;
-      context.minLsn = await recentWrites.positionsOf(userId);
-    }
+    res.locals.userId = await authenticatedUser(req, tokens, recentWrites);
     next();
   };
+}
+
+/** The user a request's bearer token names, attached to the request context; 401 otherwise. */
+export async function authenticatedUser(req: IncomingMessage, tokens: Tokens, recentWrites: RecentWrites): Promise<string> {
+  const token = bearerToken(req);
+  if (!token) throw unauthorized("a bearer token is required (Authorization: Bearer <token> from /login)");
+  let userId: string;
+  try {
+    userId = await tokens.verify(token);
+  } catch (error) {
+    if (error instanceof InvalidToken) throw unauthorized(error.message);
+    throw error;
+  }
+  const context = currentRequestContext();
+  if (context) {
+    context.userId = userId;
+    context.minLsn = await recentWrites.positionsOf(userId);
+  }
+  return userId;
 }
 
 /**
@@ -51,7 +57,7 @@ export function identifyIfPossible(tokens: Tokens, recentWrites: RecentWrites): 
   };
 }
 
-export function bearerToken(req: Request): string | undefined {
+export function bearerToken(req: IncomingMessage): string | undefined {
   return BEARER.exec(req.headers.authorization ?? "")?.[1];
 }
 

@@ -1,11 +1,11 @@
-import type { Response } from "express";
+import type { ServerResponse } from "node:http";
 
 /**
  * Every JSON answer: serialised once, sent with its length. Express's res.json did the same plus a
  * MIME lookup, charset handling and a freshness check per request, a tenth of the gateway's CPU on
  * the feed route in profiles.
  */
-export function sendJson(res: Response, body: unknown, status = 200): void {
+export function sendJson(res: ServerResponse, body: unknown, status = 200): void {
   const text = JSON.stringify(body);
   res.statusCode = status;
   res.setHeader("content-type", "application/json; charset=utf-8");

@@ -1,9 +1,10 @@
+import type { ServerResponse } from "node:http";
 import { Router, type Response } from "express";
 import { z } from "zod";
 import { feed, type posts, type socialgraph } from "@fanfare/contracts";
 import type { PromiseClient } from "@fanfare/runtime/grpc";
 import type { Tokens } from "../auth.js";
-import { FeedReads } from "../feed-reads.js";
+import type { FeedReads } from "../feed-reads.js";
 import { authenticate, currentUserId, identifyIfPossible } from "../http/authenticate.js";
 import { idempotencyKey } from "../http/idempotency.js";
 import type { RecentWrites } from "../http/recent-writes.js";
@@ -16,6 +17,9 @@ export interface Downstreams {
   posts: PromiseClient<posts.PostsServiceClient>;
   feed: PromiseClient<feed.FeedServiceClient>;
 }
+
+/** The original system's clients call the same API under these prefixes too. */
+export const API_PREFIXES = ["/", "/api/v1", "/api/v2"];
 
 /** Feed paging bounds: feed.proto's, published in /openapi.json. */
 export const FEED_PAGING = {
@@ -54,9 +58,8 @@ const schemas = {
 };
 
 /** The public REST API (the course's OpenAPI contract plus the original system's route forms). */
-export function apiRouter(downstreams: Downstreams, tokens: Tokens, recentWrites: RecentWrites): Router {
-  const { socialGraph, posts, feed } = downstreams;
-  const feedReads = new FeedReads(feed);
+export function apiRouter(downstreams: Downstreams, feedReads: FeedReads, tokens: Tokens, recentWrites: RecentWrites): Router {
+  const { socialGraph, posts } = downstreams;
   const router = Router();
   const authed = authenticate(tokens, recentWrites);
   const identified = identifyIfPossible(tokens, recentWrites);
@@ -132,11 +135,8 @@ export function apiRouter(downstreams: Downstreams, tokens: Tokens, recentWrites
     sendJson(res, toPostJson(post!));
   });
 
-  router.get("/post/feed", authed, async (req, res) => {
-    const page = parse(schemas.feedPage, req.query, "query");
-    const result = await feedReads.read({ userId: currentUserId(res), offset: page.offset, limit: page.limit });
-    sendJson(res, result.posts.map(toPostJson));
-  });
+  // The usual spellings are answered before Express (routes/feed-route.ts); this serves the rest.
+  router.get("/post/feed", authed, (req, res) => sendFeedPage(res, feedReads, currentUserId(res), req.query));
 
   // The WebSocket channel; a plain GET (no Upgrade header) is told how to use it.
   router.get("/post/feed/posted", authed, (_req, res) => {
@@ -144,6 +144,13 @@ export function apiRouter(downstreams: Downstreams, tokens: Tokens, recentWrites
   });
 
   return router;
+}
+
+/** One page of the user's feed, `query` holding offset and limit as the contract spells them. */
+export async function sendFeedPage(res: ServerResponse, feedReads: FeedReads, userId: string, query: unknown): Promise<void> {
+  const page = parse(schemas.feedPage, query, "query");
+  const result = await feedReads.read({ userId, offset: page.offset, limit: page.limit });
+  sendJson(res, result.posts.map(toPostJson));
 }
 
 function toUserJson(user: socialgraph.User) {
