@@ -36,8 +36,9 @@ end
  * keys (redis-keys.ts through keyAround), then the members.
  * A user's other keys are named here from the timeline key: they share its hash tag, so its slot,
  * and a celebrity's million fans cost one key each on the wire instead of six (half the feed's CPU
- * per fan in a chunk). The common case is four calls a fan: EXISTS (lock, connected), ZCARD (cached?
- * and the trim's size), SISMEMBER, ZADD.
+ * per fan in a chunk). Redis runs a script while every other client waits, so calls are few: one
+ * MGET of every fan's rebuild lock and live mark (both strings; 250 EXISTS calls cost more Redis
+ * time than any other step), then three a fan: ZCARD (cached? and the trim's size), SISMEMBER, ZADD.
  * Returns two lists, per user: the outcome (-1 not cached, -2 author not followed per the cached
  * friend set, else members added) and 1 when the user is connected to a live feed and has not been
  * pushed these posts yet (they are then recorded as pushed), else 0. The record, not the timeline,
@@ -51,16 +52,21 @@ local frHead, frTail, lockHead, lockTail, pendHead, pendTail = ARGV[7], ARGV[8],
 local liveHead, liveTail, pushedHead, pushedTail = ARGV[13], ARGV[14], ARGV[15], ARGV[16]
 local FIRST_MEMBER = 17
 local idFrom, idTo = #tlHead + 1, -(#tlTail + 1)
+local users, flagKeys = {}, {}
+for k = 1, #KEYS do
+  local user = string.sub(KEYS[k], idFrom, idTo)
+  users[k] = user
+  flagKeys[2 * k - 1] = lockHead .. user .. lockTail
+  flagKeys[2 * k] = liveHead .. user .. liveTail
+end
+local flags = redis.call('MGET', unpack(flagKeys))
 local results, push = {}, {}
 for k = 1, #KEYS do
-  local timeline = KEYS[k]
-  local user = string.sub(timeline, idFrom, idTo)
-  local lock, connected = lockHead .. user .. lockTail, liveHead .. user .. liveTail
-  local flagged = redis.call('EXISTS', lock, connected) > 0
-  if flagged and redis.call('EXISTS', lock) == 1 then
+  local timeline, user = KEYS[k], users[k]
+  if flags[2 * k - 1] then
     local pending = pendHead .. user .. pendTail
     for i = FIRST_MEMBER, #ARGV do redis.call('HSET', pending, ARGV[i], author) end
-    redis.call('PEXPIRE', pending, redis.call('PTTL', lock))
+    redis.call('PEXPIRE', pending, redis.call('PTTL', flagKeys[2 * k - 1]))
   end
   local result
   local size = redis.call('ZCARD', timeline)
@@ -75,7 +81,7 @@ for k = 1, #KEYS do
   end
   results[k] = result
   local fresh = 0
-  if flagged and redis.call('EXISTS', connected) == 1 then
+  if flags[2 * k] then
     local pushed = pushedHead .. user .. pushedTail
     for i = FIRST_MEMBER, #ARGV do fresh = fresh + redis.call('ZADD', pushed, 'NX', 0, ARGV[i]) end
     redis.call('ZREMRANGEBYRANK', pushed, 0, -(pushedKept + 1))
