@@ -43,6 +43,17 @@ export async function login(ctx: BenchContext, userId: string): Promise<string> 
   return ((await response.json()) as { token: string }).token;
 }
 
+/**
+ * Each measurement `times` times, taking turns (a, b, c, a, b, c, ...), so that the machine's drift
+ * over minutes (other tenants, caches, background writes) weighs on every path alike and the
+ * ratios between them stay fair.
+ */
+async function interleaved(times: number, measures: Record<string, () => Promise<LoadResult>>): Promise<Record<string, LoadResult[]>> {
+  const results: Record<string, LoadResult[]> = Object.fromEntries(Object.keys(measures).map((name) => [name, []]));
+  for (let i = 0; i < times; i++) for (const [name, measure] of Object.entries(measures)) results[name]!.push(await measure());
+  return results;
+}
+
 async function repeat(times: number, measure: () => Promise<LoadResult>): Promise<LoadResult[]> {
   const results: LoadResult[] = [];
   for (let i = 0; i < times; i++) results.push(await measure());
@@ -70,19 +81,19 @@ export async function feedReads(ctx: BenchContext, reader: string, concurrencies
   try {
     const byConcurrency: Record<number, Record<string, LoadResult[]>> = {};
     for (const c of concurrencies) {
-      byConcurrency[c] = {
-        gateway: await repeat(ctx.repeats, () =>
+      const paths: Record<string, () => Promise<LoadResult>> = {
+        gateway: () =>
           httpLoad({
             url: `${ctx.mesh.gatewayUrl}/post/feed?limit=10`,
             connections: c,
             seconds: ctx.seconds,
             headers: { authorization: `Bearer ${token}` },
           }),
-        ),
-        grpc: await repeat(ctx.repeats, () => callLoad(() => feedClient.getFeed({ userId: reader, offset: 0, limit: 10 }), c, ctx.seconds)),
-        floor: await repeat(ctx.repeats, () => httpLoad({ url: `${floor.url}/feed?user=${reader}`, connections: c, seconds: ctx.seconds })),
-        pull: await repeat(ctx.repeats, () => callLoad(pull.query, c, ctx.seconds)),
+        grpc: () => callLoad(() => feedClient.getFeed({ userId: reader, offset: 0, limit: 10 }), c, ctx.seconds),
+        floor: () => httpLoad({ url: `${floor.url}/feed?user=${reader}`, connections: c, seconds: ctx.seconds }),
+        pull: () => callLoad(pull.query, c, ctx.seconds),
       };
+      byConcurrency[c] = await interleaved(ctx.repeats, paths);
     }
     return byConcurrency;
   } finally {
