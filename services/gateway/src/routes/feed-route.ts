@@ -9,6 +9,13 @@ import type { RecentWrites } from "../http/recent-writes.js";
 import { beginRequest } from "../http/request-context.js";
 import { API_PREFIXES, sendFeedPage } from "./api.js";
 
+interface FeedRouteDeps {
+  feedReads: FeedReads;
+  tokens: Tokens;
+  recentWrites: RecentWrites;
+  logger: Logger;
+}
+
 /** The hot route's paths as clients spell them: the contract's and the original system's prefixed forms. */
 const FEED_PATHS = new Set(API_PREFIXES.map((prefix) => `${prefix === "/" ? "" : prefix}/post/feed`));
 
@@ -21,7 +28,7 @@ const FEED_PATHS = new Set(API_PREFIXES.map((prefix) => `${prefix === "/" ? "" :
  * (a trailing slash, HEAD, other letter case) falls through to Express, which answers it alike.
  * Returns false when the request is not this route's.
  */
-export function feedRoute(deps: { feedReads: FeedReads; tokens: Tokens; recentWrites: RecentWrites; logger: Logger }) {
+export function feedRoute(deps: FeedRouteDeps) {
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== "GET") return false;
     const url = req.url ?? "";
@@ -35,12 +42,7 @@ export function feedRoute(deps: { feedReads: FeedReads; tokens: Tokens; recentWr
   };
 }
 
-async function answer(
-  req: IncomingMessage,
-  res: ServerResponse,
-  query: unknown,
-  deps: { feedReads: FeedReads; tokens: Tokens; recentWrites: RecentWrites; logger: Logger },
-): Promise<void> {
+async function answer(req: IncomingMessage, res: ServerResponse, query: unknown, deps: FeedRouteDeps): Promise<void> {
   try {
     const userId = await authenticatedUser(req, deps.tokens, deps.recentWrites);
     await sendFeedPage(res, deps.feedReads, userId, query);
