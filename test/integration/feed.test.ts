@@ -380,6 +380,10 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     expect(await redis.call("OBJECT", "ENCODING", key)).to.equal("listpack");
     const bytes = Number(await redis.call("MEMORY", "USAGE", key, "SAMPLES", "0"));
     expect(bytes / 1000).to.be.at.most(24);
+    expect(await m.feed.cache.timelines.postIds(user), "every id, in creation order").to.deep.equal(postIds);
+    const scores = (await redis.zrange(key, "0", "-1", "WITHSCORES")).filter((_, i) => i % 2 === 1);
+    expect(new Set(scores), "one score for all: members order by their bytes").to.deep.equal(new Set(["0"]));
+    expect(scores).to.have.length(1001, "the ids and the history marker");
     await redis.del(key);
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import type { posts } from "@fanfare/contracts";
+import { posts } from "@fanfare/contracts";
 import { unpackUuids } from "@fanfare/runtime";
 import { createLogger } from "@fanfare/runtime/observability";
 import { CelebrityDirectory } from "@fanfare/feed/domain/celebrity-directory.js";
@@ -47,8 +47,11 @@ function feedDomain() {
     });
     return created;
   };
-  const feedIds = async (user: string, offset = 0, limit = 100) => (await reader.read(user, offset, limit)).map((p) => p.id);
-  return { cache, truth, progress, chunks, live, celebrities, builder, fanOut, reader, reconciler, ids, post, publish, feedIds };
+  /** A page's posts as a caller decodes them: cached bodies come back still encoded. */
+  const feedPosts = async (user: string, offset = 0, limit = 100) =>
+    (await reader.read(user, offset, limit)).map((p) => (p instanceof Uint8Array ? posts.Post.decode(p) : p));
+  const feedIds = async (user: string, offset = 0, limit = 100) => (await feedPosts(user, offset, limit)).map((p) => p.id);
+  return { cache, truth, progress, chunks, live, celebrities, builder, fanOut, reader, reconciler, ids, post, publish, feedPosts, feedIds };
 }
 
 describe("feed domain rules (in-memory ports)", () => {
@@ -94,7 +97,7 @@ describe("feed domain rules (in-memory ports)", () => {
     expect(await d.feedIds(stranger)).to.deep.equal([]);
   });
 
-  it("leaves deleted posts and unfollowed authors out of a page and out of the timeline", async () => {
+  it("leaves deleted posts out of a page and out of the timeline, and an unfollowed author's once the unfollow is handled", async () => {
     const d = feedDomain();
     const [reader, kept, dropped] = [d.ids(), d.ids(), d.ids()];
     d.truth.follow(reader, kept);
@@ -104,12 +107,30 @@ describe("feed domain rules (in-memory ports)", () => {
     const unfollowedPost = d.post(dropped);
     expect(await d.feedIds(reader)).to.deep.equal([unfollowedPost.id, deletedPost.id, keptPost.id]);
 
-    // The deletion's tombstone lands, and the unfollow reaches the cached friend set, before their events rebuild anything.
+    // The deletion's tombstone lands before its event removes anything: the read drops the post itself.
     await d.cache.posts.tombstone(deletedPost.id);
-    d.cache.friends.get(reader)!.delete(dropped);
+    expect(await d.feedIds(reader)).to.deep.equal([unfollowedPost.id, keptPost.id]);
+    expect(d.cache.sortedIds(reader)).to.deep.equal([unfollowedPost.id, keptPost.id]);
 
+    // The unfollow's event rewrites the timeline and its friend set together.
+    d.truth.unfollow(reader, dropped);
+    await d.fanOut.friendshipChanged(reader);
     expect(await d.feedIds(reader)).to.deep.equal([keptPost.id]);
-    expect(d.cache.sortedIds(reader)).to.deep.equal([keptPost.id]);
+    expect([...d.cache.friends.get(reader)!]).to.deep.equal([kept]);
+  });
+
+  it("answers cached posts with their cached bodies, and posts the cache lacks from the source, alike", async () => {
+    const d = feedDomain();
+    const [reader, author] = [d.ids(), d.ids()];
+    d.truth.follow(reader, author);
+    const first = d.post(author, "first");
+    const second = d.post(author, "second");
+    await d.feedIds(reader); // builds the timeline and caches both bodies
+    d.cache.bodies.delete(first.id); // evicted: read from the source and cached again
+    const page = await d.reader.read(reader, 0, 10);
+    expect(page[0], "a cached body passes through encoded").to.be.instanceOf(Uint8Array);
+    expect(page[1], "a miss comes from the source").to.not.be.instanceOf(Uint8Array);
+    expect(await d.feedPosts(reader)).to.deep.equal([second, first]);
   });
 
   it("merges a celebrity's post into fans' pages before their chunk lands, and shows it once after", async () => {

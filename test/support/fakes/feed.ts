@@ -2,9 +2,9 @@
 // always runs on Redis, PostgreSQL and NATS. Each fake keeps the rules the domain relies on (sets,
 // the window and its history marker, the rebuild lock with its dirty mark, tombstones) and none of
 // the wire details; the integration suites check the real adapters against the same rules.
-import type { events, posts } from "@fanfare/contracts";
+import { posts, type events } from "@fanfare/contracts";
 import { uuidToBytes } from "@fanfare/runtime";
-import type { CachedPost } from "@fanfare/feed/data-access/post-cache.js";
+import type { CachedBody, CachedPost } from "@fanfare/feed/data-access/post-cache.js";
 import type { ClaimMode, ClaimOutcome, CommitOutcome } from "@fanfare/feed/data-access/rebuild-locks.js";
 import type { TimelineAdd, TimelinePage } from "@fanfare/feed/data-access/timeline-store.js";
 import type { FanoutProgress } from "@fanfare/feed/data-access/fanout-progress.js";
@@ -56,10 +56,6 @@ export class FakeFeedCache implements FeedCache {
         followed: candidates.filter((id) => friends.has(id)),
       });
     },
-    follows: (userId: string, friendIds: string[]) => {
-      const friends = this.friends.get(userId) ?? new Set();
-      return Promise.resolve(friendIds.map((id) => friends.has(id)));
-    },
     exists: (userId: string) => Promise.resolve(this.timelineState.has(userId)),
     postIds: (userId: string) => Promise.resolve(this.sortedIds(userId).reverse()),
     friendIds: (userId: string) => Promise.resolve([...(this.friends.get(userId) ?? [])]),
@@ -93,6 +89,13 @@ export class FakeFeedCache implements FeedCache {
 
   readonly posts: FeedCache["posts"] = {
     get: (postIds: string[]): Promise<CachedPost[]> => Promise.resolve(postIds.map((id) => this.bodies.get(id))),
+    bodies: (postIds: string[]): Promise<CachedBody[]> =>
+      Promise.resolve(
+        postIds.map((id) => {
+          const body = this.bodies.get(id);
+          return body === undefined || body === "deleted" ? body : posts.Post.encode(body).finish();
+        }),
+      ),
     put: (bodies: Post[]) =>
       Promise.resolve(
         bodies.map((post) => {

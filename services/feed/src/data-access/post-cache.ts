@@ -14,6 +14,12 @@ const POST_TTL_SECONDS = 14 * 24 * 3600;
 /** A cached body, a tombstone ("deleted"), or nothing cached. */
 export type CachedPost = Post | "deleted" | undefined;
 
+/** A post as the cache holds it and GetFeed answers it: one `posts.v1.Post` message, encoded. */
+export type EncodedPost = Uint8Array;
+
+/** A cached body still encoded, a tombstone ("deleted"), or nothing cached. */
+export type CachedBody = EncodedPost | "deleted" | undefined;
+
 type PostCacheRedis = FeedRedis & { cachePost(key: string, body: Buffer, ttl: number): Promise<number> };
 
 /** `post:{id}`: each post's body once (protobuf), however many timelines hold its id; tombstones after deletion. */
@@ -30,12 +36,20 @@ export class PostCache {
    * cost was the feed's largest in profiles.
    */
   async get(postIds: string[]): Promise<CachedPost[]> {
+    return (await this.bodies(postIds)).map((body) => (body instanceof Uint8Array ? posts.Post.decode(body) : body));
+  }
+
+  /**
+   * The same, bodies left encoded: a feed page carries them into its answer as they are, since
+   * decoding and re-encoding them was an eighth of the feed's CPU per read in profiles.
+   */
+  async bodies(postIds: string[]): Promise<CachedBody[]> {
     if (postIds.length === 0) return [];
     const values = await getMany(this.redis, postIds.map(redisKeys.post));
     return values.map((value) => {
       if (!value) return undefined;
-      if (value.length === 1) return "deleted";
-      return posts.Post.decode(value);
+      if (value.length === TOMBSTONE.length) return "deleted";
+      return value;
     });
   }
 

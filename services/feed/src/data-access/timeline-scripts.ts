@@ -97,10 +97,17 @@ return {results, push}`;
  * Returns the timeline's size (0: not cached), its members from first to last rank, newest first,
  * and per candidate 1 if the user follows them. Renews both keys' lifetime: reading is activity.
  * One script instead of five commands: per-command client cost was the feed's largest on reads.
+ * A timeline holding posts (more than its marker) without its friend set (evicted alone under
+ * maxmemory) is dropped and reported not cached: reads trust that a timeline's posts are by the
+ * friends its set names, and fan-out could no longer add to it.
  */
 export const READ_PAGE_SCRIPT = `
 local size = redis.call('ZCARD', KEYS[1])
 if size == 0 then return {0, {}, {}} end
+if size > 1 and redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('DEL', KEYS[1])
+  return {0, {}, {}}
+end
 local members = redis.call('ZREVRANGE', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
@@ -166,8 +173,13 @@ return 1`;
 /**
  * Writes a rebuilt timeline and friend set, merges the adds recorded meanwhile and releases the
  * lock, unless a removal or follow came since the snapshot. KEYS: timeline, friends, lock, pending.
- * ARGV: token, ttlSeconds, maxItems, postCount, history marker, members (postCount of them), friend ids.
- * Returns "ok", "dirty" or "lost".
+ * ARGV: token, ttlSeconds, maxItems, history marker, the members (16-byte ids back to back, one
+ * argument), friend ids. Returns "ok", "dirty" or "lost".
+ * The timeline is written as a set first and turned into a sorted set by ZUNIONSTORE (weight 0: every
+ * score 0), which builds a skiplist and converts it to a listpack in one ordered pass. Adding a
+ * thousand members to a listpack one by one costs a scan and a move of it per member: 11-33 ms of
+ * Redis time per rebuild, during which every other client waits, against about 2 ms this way. The
+ * key is a set only inside this script, so no other client ever sees it as one.
  */
 export const COMMIT_SCRIPT = `${TRIM}
 local value = redis.call('GET', KEYS[3])
@@ -175,18 +187,14 @@ if value ~= ARGV[1] then
   if value and string.sub(value, 1, #ARGV[1]) == ARGV[1] then return 'dirty' end
   return 'lost'
 end
-local maxItems, postCount = tonumber(ARGV[3]), tonumber(ARGV[4])
-local firstMember, firstFriend = 6, 6 + postCount
+local maxItems, packed, firstFriend = tonumber(ARGV[3]), ARGV[5], 6
+local members = {ARGV[4]}
+for i = 1, #packed, 16 do members[#members + 1] = string.sub(packed, i, i + 15) end
 redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('ZADD', KEYS[1], 0, ARGV[5])
-for i = firstMember, firstFriend - 1, 500 do
-  local args = {}
-  for j = i, math.min(i + 499, firstFriend - 1) do
-    args[#args + 1] = 0
-    args[#args + 1] = ARGV[j]
-  end
-  redis.call('ZADD', KEYS[1], unpack(args))
+for i = 1, #members, 500 do
+  redis.call('SADD', KEYS[1], unpack(members, i, math.min(i + 499, #members)))
 end
+redis.call('ZUNIONSTORE', KEYS[1], 1, KEYS[1], 'WEIGHTS', 0)
 for i = firstFriend, #ARGV, 500 do
   redis.call('SADD', KEYS[2], unpack(ARGV, i, math.min(i + 499, #ARGV)))
 end

@@ -106,12 +106,6 @@ export class TimelineStore {
     };
   }
 
-  /** Which of these users the user follows, by the cached friend set (SMISMEMBER, in order). */
-  async follows(userId: string, friendIds: string[]): Promise<boolean[]> {
-    if (friendIds.length === 0) return [];
-    return (await this.redis.smismember(redisKeys.friends(userId), ...friendIds)).map((member) => member === 1);
-  }
-
   async exists(userId: string): Promise<boolean> {
     return (await this.redis.exists(redisKeys.timeline(userId))) === 1;
   }

@@ -1,5 +1,6 @@
 import { feed, type posts } from "@fanfare/contracts";
 import { invalidArgument } from "@fanfare/runtime";
+import type { EncodedPost } from "../data-access/post-cache.js";
 import type { TimelinePage } from "../data-access/timeline-store.js";
 import type { FeedCache, Truth } from "./ports.js";
 import type { CelebrityDirectory } from "./celebrity-directory.js";
@@ -13,6 +14,12 @@ const MAX_OFFSET: number = feed.FeedPaging.FEED_PAGING_MAX_OFFSET;
 const MAX_READ_ATTEMPTS = 3;
 
 type Post = posts.Post;
+
+/**
+ * A post of a feed page: the cached body as Redis holds it (encoded, passed through to the answer
+ * untouched), or a post read from the posts service on a miss or past the cached window.
+ */
+export type FeedPost = EncodedPost | Post;
 
 export function validatePage(offset: number, limit: number): void {
   if (!Number.isInteger(offset) || offset < 0 || offset > MAX_OFFSET)
@@ -31,7 +38,7 @@ interface CachedWindow {
 /**
  * Home feed reads, as named stages: the cached window (Redis: the timeline, merged with the recent
  * posts of the celebrities the user follows, rebuilt once when missing) -> hydration (bodies from
- * the post cache) -> rules (deleted posts and unfollowed authors are stale) -> and, for a page that
+ * the post cache, still encoded) -> rules (deleted posts are stale) -> and, for a page that
  * runs past the window, the rest from the posts service, strictly older than the window's oldest
  * post, so the seam has no gap, duplicate or reordering.
  */
@@ -43,14 +50,14 @@ export class FeedReader {
     private readonly celebrities: CelebrityDirectory,
   ) {}
 
-  async read(userId: string, offset: number, limit: number): Promise<Post[]> {
+  async read(userId: string, offset: number, limit: number): Promise<FeedPost[]> {
     validatePage(offset, limit);
     for (let attempt = 1; ; attempt++) {
       // Ids from the top (at most window + a page, 16 bytes each), so celebrity posts merge in at the right ranks.
       const window = await this.cachedWindow(userId, offset + limit);
       if (!window) return this.readFromSource(userId, offset, limit);
       const head = window.postIds.slice(offset, offset + limit);
-      const { visible, stale } = await this.hydrate(userId, head);
+      const { visible, stale } = await this.hydrate(head);
       if (stale.length > 0 && attempt < MAX_READ_ATTEMPTS) {
         await this.builder.removeAndRefill([userId], stale);
         continue;
@@ -111,12 +118,13 @@ export class FeedReader {
   }
 
   /**
-   * Post bodies for the ids, in order. Bodies come from the post cache, misses from the posts
-   * service (and are cached). Deleted posts and posts of authors no longer followed are stale:
-   * left out here and removed from the timeline by the caller.
+   * Post bodies for the ids, in order: from the post cache, misses from the posts service (and
+   * cached). Deleted posts are stale: left out here and removed from the timeline by the caller.
+   * Every id in a timeline is by an author in its friend set (each write checks it in the same
+   * script, and a follow or unfollow rewrites both together), so authors need no check here.
    */
-  private async hydrate(userId: string, postIds: string[]): Promise<{ visible: Post[]; stale: string[] }> {
-    const cached = await this.cache.posts.get(postIds);
+  private async hydrate(postIds: string[]): Promise<{ visible: FeedPost[]; stale: string[] }> {
+    const cached = await this.cache.posts.bodies(postIds);
     const missing = postIds.filter((_, i) => cached[i] === undefined);
     const fetched = new Map<string, Post>();
     if (missing.length > 0) {
@@ -125,18 +133,12 @@ export class FeedReader {
       await this.cache.posts.put(found);
       for (const post of found) fetched.set(post.id, post);
     }
-    const bodies = postIds.map((id, i) => {
-      const entry = cached[i];
-      return entry === "deleted" ? undefined : (entry ?? fetched.get(id));
-    });
-    const authors = [...new Set(bodies.flatMap((post) => (post ? [post.authorUserId] : [])))];
-    const following = await this.cache.timelines.follows(userId, authors);
-    const followed = new Set(authors.filter((_, i) => following[i]));
-    const visible: Post[] = [];
+    const visible: FeedPost[] = [];
     const stale: string[] = [];
     postIds.forEach((id, i) => {
-      const post = bodies[i];
-      if (post && followed.has(post.authorUserId)) visible.push(post);
+      const entry = cached[i];
+      const post = entry === "deleted" ? undefined : (entry ?? fetched.get(id));
+      if (post) visible.push(post);
       else stale.push(id);
     });
     return { visible, stale };

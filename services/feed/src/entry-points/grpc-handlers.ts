@@ -1,16 +1,17 @@
-import { feed } from "@fanfare/contracts";
+import type { feed } from "@fanfare/contracts";
 import { decodeLsns, invalidArgument, requireUuid } from "@fanfare/runtime";
 import { runWithRequestContext, sanitizeRequestId, newRequestId, type Logger } from "@fanfare/runtime/observability";
 import { bindService, statusOf, type ServiceBinding } from "@fanfare/runtime/grpc";
 import type { FeedReader } from "../domain/feed-reader.js";
 import type { LivePresence } from "../domain/live-presence.js";
 import type { FanoutProgressLog } from "../domain/ports.js";
+import { FeedServiceWire, type FeedPageAnswer } from "./feed-wire.js";
 
 /** Pages per GetFeeds call: a gateway flushes its batch at this size; more is refused. */
 const GET_FEEDS_MAX = 256;
 
 export function feedBinding(reader: FeedReader, progress: FanoutProgressLog, presence: LivePresence, logger: Logger): ServiceBinding {
-  return bindService(feed.FeedServiceService, {
+  return bindService(FeedServiceWire, {
     getFeed: async (request) => ({ posts: await reader.read(requireUuid(request.userId, "user_id"), request.offset, request.limit) }),
     getFeeds: async (request) => {
       if (request.pages.length > GET_FEEDS_MAX) throw invalidArgument(`at most ${GET_FEEDS_MAX} pages per call`);
@@ -24,7 +25,7 @@ export function feedBinding(reader: FeedReader, progress: FanoutProgressLog, pre
 }
 
 /** One page of a batch, as GetFeed would read it (in its caller's request context), with its own status. */
-function readPage(reader: FeedReader, page: feed.FeedPageRequest, logger: Logger): Promise<feed.FeedPageResult> {
+function readPage(reader: FeedReader, page: feed.FeedPageRequest, logger: Logger): Promise<FeedPageAnswer> {
   const context = { requestId: sanitizeRequestId(page.requestId) ?? newRequestId(), minLsn: decodeLsns(page.minLsn) };
   return runWithRequestContext(context, async () => {
     try {
