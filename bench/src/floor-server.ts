@@ -3,16 +3,17 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { Redis } from "ioredis";
 import { posts } from "@fanfare/contracts";
+import { isPostMember, postIdOfMember } from "@fanfare/feed/data-access/post-ids.js";
+import { redisKeys } from "@fanfare/feed/data-access/redis-keys.js";
 
 const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", { enableAutoPipelining: true });
-const hex = (b: Buffer) => b.toString("hex").replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, "$1-$2-$3-$4-$5");
 
 const server = createServer((req, res) => void answer(req, res));
 
 async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const user = new URL(req.url ?? "/", "http://floor").searchParams.get("user") ?? "";
-  const ids = (await redis.zrevrangeBuffer(`tl:{${user}}`, 0, 9)).filter((m) => m.length === 16).map(hex);
-  const bodies = ids.length ? await redis.mgetBuffer(...ids.map((id) => `post:{${id}}`)) : [];
+  const ids = (await redis.zrangeBuffer(redisKeys.timeline(user), "0", "9")).filter(isPostMember).map(postIdOfMember);
+  const bodies = ids.length ? await redis.mgetBuffer(...ids.map(redisKeys.post)) : [];
   const page = bodies.flatMap((body) => {
     if (!body || body.length === 1) return [];
     const post = posts.Post.decode(body);

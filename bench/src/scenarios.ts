@@ -8,7 +8,9 @@ import pg from "pg";
 import { connect } from "nats";
 import { events, feed, posts as postsContracts } from "@fanfare/contracts";
 import { createGrpcClient, type PromiseClient } from "@fanfare/runtime/grpc";
+import { HISTORY_CUT, MARKER_SCORE, timelineMember } from "@fanfare/feed/data-access/post-ids.js";
 import { createRedis, everyMaster, redisReady, type FeedRedis } from "@fanfare/feed/data-access/redis-client.js";
+import { redisKeys } from "@fanfare/feed/data-access/redis-keys.js";
 import { callLoad, httpLoad, type LoadResult } from "./load.js";
 import type { BenchMesh } from "./mesh.js";
 import { percentile } from "./stats.js";
@@ -193,7 +195,7 @@ export async function coldRebuilds(ctx: BenchContext, reader: string, rounds: nu
   try {
     const latencies: number[] = [];
     for (let i = 0; i < REBUILD_WARMUP_ROUNDS + rounds; i++) {
-      await redis.del(`tl:{${reader}}`, `fr:{${reader}}`);
+      await redis.del(redisKeys.timeline(reader), redisKeys.friends(reader));
       const started = performance.now();
       await feedClient.getFeed({ userId: reader, offset: 0, limit: 10 });
       if (i >= REBUILD_WARMUP_ROUNDS) latencies.push(performance.now() - started);
@@ -262,8 +264,8 @@ export async function ordinaryFanOut(
       onLanded();
       await everyone;
       latencies.push(performance.now() - started);
-      const member = Buffer.from(postId.replace(/-/g, ""), "hex");
-      const scores = await Promise.all(followers.map((f) => redis.zscore(`tl:{${f}}`, member)));
+      const member = timelineMember(postId);
+      const scores = await Promise.all(followers.map((f) => redis.zscore(redisKeys.timeline(f), member)));
       if (scores.some((score) => score === null)) throw new Error(`post ${postId} announced but missing from a timeline`);
     }
     return { author: author.id, followers: followers.length, latencies };
@@ -310,10 +312,10 @@ export async function celebrityFanOut(ctx: BenchContext, fans: number, reader: s
     // Plain commands: auto-pipelining sends them in one pipeline per server (per master on a cluster).
     await Promise.all(
       rows.flatMap(({ user_id }) => [
-        redis.zadd(`tl:{${user_id}}`, 0, Buffer.from([0])),
-        redis.expire(`tl:{${user_id}}`, 86_400),
-        redis.sadd(`fr:{${user_id}}`, star),
-        redis.expire(`fr:{${user_id}}`, 86_400),
+        redis.zadd(redisKeys.timeline(user_id), MARKER_SCORE, HISTORY_CUT),
+        redis.expire(redisKeys.timeline(user_id), 86_400),
+        redis.sadd(redisKeys.friends(user_id), star),
+        redis.expire(redisKeys.friends(user_id), 86_400),
       ]),
     );
     after = rows[rows.length - 1]!.user_id;

@@ -11,6 +11,8 @@ import { eventually } from "../support/http.js";
 import { mesh, type Mesh } from "../support/mesh.js";
 import { redisReady, separateRedisEnv, testRedis } from "../support/redis.js";
 import { clusterDir, restartRedisNode, waitForHealthyRedisCluster } from "../support/clusters.js";
+import { timelineMember } from "@fanfare/feed/data-access/post-ids.js";
+import { redisKeys } from "@fanfare/feed/data-access/redis-keys.js";
 
 /** As the issue asks: a Redis master killed in the middle of a celebrity fan-out to 100K followers. */
 const FANS = 100_000;
@@ -42,7 +44,9 @@ describe("Redis Cluster: a master killed during a celebrity fan-out", function (
 
   after(async () => {
     await worker?.stop();
-    await Promise.all(chunked(fans, 5_000).map((batch) => Promise.all(batch.map((fan) => redis.del(`tl:{${fan}}`, `fr:{${fan}}`)))));
+    await Promise.all(
+      chunked(fans, 5_000).map((batch) => Promise.all(batch.map((fan) => redis.del(redisKeys.timeline(fan), redisKeys.friends(fan))))),
+    );
     await removeCelebrity(star);
     redis?.disconnect();
   });
@@ -73,7 +77,7 @@ describe("Redis Cluster: a master killed during a celebrity fan-out", function (
       60_000,
       20,
     );
-    const victim = await masterOf(`tl:{${fans.at(-1)!}}`);
+    const victim = await masterOf(redisKeys.timeline(fans.at(-1)!));
     process.kill(victim.pid, "SIGKILL");
     const killedAt = Date.now();
 
@@ -85,10 +89,10 @@ describe("Redis Cluster: a master killed during a celebrity fan-out", function (
     );
     console.log(`      feed reads during it: ${readStats.ok} answered, ${readStats.errors} errors (${readStats.firstError ?? "none"})`);
 
-    const member = Buffer.from(postId.replace(/-/g, ""), "hex");
+    const member = timelineMember(postId);
     const missing: string[] = [];
     for (const batch of chunked(fans, 5_000)) {
-      const scores = await Promise.all(batch.map((fan) => redis.zscore(`tl:{${fan}}`, member)));
+      const scores = await Promise.all(batch.map((fan) => redis.zscore(redisKeys.timeline(fan), member)));
       batch.forEach((fan, i) => scores[i] === null && missing.push(fan));
     }
     expect(missing.length, "fans without the post").to.equal(0);

@@ -14,6 +14,8 @@ import { mesh, type Mesh } from "../support/mesh.js";
 import { removeCelebrity, seedCelebrity } from "../support/celebrity.js";
 import { testRedis, separateRedisEnv } from "../support/redis.js";
 import { killHard, spawnFeedProcess } from "../support/processes.js";
+import { timelineMember } from "@fanfare/feed/data-access/post-ids.js";
+import { redisKeys } from "@fanfare/feed/data-access/redis-keys.js";
 
 /** As the issue measured it: a feed replica killed in the middle of a 100K-follower fan-out. */
 const FANS = 100_000;
@@ -103,10 +105,10 @@ describe("celebrity fan-out survives a replica killed mid-way", function () {
         `      fan-out of ${FANS}: killed at ${killedAt - started} ms, finished at ${finishedAt - started} ms (tail after the kill ${finishedAt - killedAt} ms, FANOUT_ACK_WAIT_MS 3000)`,
       );
 
-      const member = Buffer.from(postId.replace(/-/g, ""), "hex");
+      const member = timelineMember(postId);
       const missing: string[] = [];
       for (let cursor = "0"; ;) {
-        const [next, keys] = await redis.scan(cursor, "MATCH", "tl:{*}", "COUNT", 5000);
+        const [next, keys] = await redis.scan(cursor, "MATCH", redisKeys.timelinePattern, "COUNT", 5000);
         const scores = await Promise.all(keys.map((key) => redis.zscore(key, member)));
         keys.forEach((key, i) => scores[i] === null && missing.push(key));
         cursor = next;

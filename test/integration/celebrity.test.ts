@@ -11,6 +11,8 @@ import { testEnv } from "../support/env.js";
 import { collectEvents, natsConnection, itAsCaller } from "../support/grpc.js";
 import { eventually } from "../support/http.js";
 import { mesh, type Mesh } from "../support/mesh.js";
+import { isPostMember, timelineMember } from "@fanfare/feed/data-access/post-ids.js";
+import { redisKeys } from "@fanfare/feed/data-access/redis-keys.js";
 
 const THRESHOLD = Number(testEnv.CELEBRITY_THRESHOLD);
 const CHUNK = Number(testEnv.FANOUT_CHUNK_SIZE);
@@ -258,8 +260,8 @@ describe("celebrities: threshold flag, chunked fan-out, read-time merge", functi
       const progress = await clientB.getFanoutProgress({ postId: news.id });
       expect(progress.chunksTotal).to.equal(Math.ceil(fans.length / CHUNK));
       for (const fan of fans) {
-        const timeline = (await redis.zrangeBuffer(`tl:{${fan}}`, "0", "-1")).filter((member) => member.length === 16);
-        expect(timeline.filter((member) => member.equals(Buffer.from(news.id.replace(/-/g, ""), "hex")))).to.have.length(1);
+        const timeline = (await redis.zrangeBuffer(redisKeys.timeline(fan), "0", "-1")).filter(isPostMember);
+        expect(timeline.filter((member) => member.equals(timelineMember(news.id)))).to.have.length(1);
         expect(await feedIds(fan, clientB)).to.deep.equal([news.id]);
       }
     } finally {

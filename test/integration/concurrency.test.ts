@@ -11,6 +11,7 @@ import { startMesh, type Mesh } from "../support/mesh.js";
 import { killHard, spawnFeedProcess } from "../support/processes.js";
 import { outboxRows, publishedSince, streamPositions, waitForIdle } from "../support/settle.js";
 import { registerUsers, runBounded, Workload, workloadClients, type WorkloadClients } from "../support/workload.js";
+import { redisKeys } from "@fanfare/feed/data-access/redis-keys.js";
 
 /** "A few hundred users", as the issue that found the lost events had it. */
 const USERS = 200;
@@ -84,7 +85,7 @@ describe("nothing lost under concurrency (truth audit)", function () {
       if (done === CHANGES / 2) await flushTestRedis(redis);
       else if (done % dropEvery === 0) {
         const victims = Array.from({ length: 4 }, () => workload.users[Math.floor(Math.random() * workload.users.length)]!);
-        await Promise.all(victims.map((id) => redis.del(`tl:{${id}}`, `fr:{${id}}`)));
+        await Promise.all(victims.map((id) => redis.del(redisKeys.timeline(id), redisKeys.friends(id))));
       }
       // Reads rebuild what was dropped while the writes go on.
       if (done % 2 === 0) await readFeed(workload.users[Math.floor(Math.random() * workload.users.length)]!);

@@ -12,6 +12,8 @@ import { testEnv } from "../support/env.js";
 import { natsConnection, itAsCaller } from "../support/grpc.js";
 import { eventually } from "../support/http.js";
 import { mesh, startMesh, type Mesh } from "../support/mesh.js";
+import { MARKER_SCORE, postIdOfMember, timelineMember } from "@fanfare/feed/data-access/post-ids.js";
+import { redisKeys } from "@fanfare/feed/data-access/redis-keys.js";
 
 type Clients = {
   graph: PromiseClient<socialgraph.SocialGraphServiceClient>;
@@ -213,7 +215,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     await eventually(async () => expect(ids(await read(canary))).to.deep.equal([canaryPost.id]));
     expect(await m.feed.cache.timelines.exists(dormant)).to.equal(false);
     expect(ids(await read(dormant))).to.deep.equal([made.id]);
-    expect(await redis.ttl(`tl:{${dormant}}`)).to.be.greaterThan(0);
+    expect(await redis.ttl(redisKeys.timeline(dormant))).to.be.greaterThan(0);
   });
 
   itAsCaller("repairs a drifted timeline in a reconciler round", async () => {
@@ -221,7 +223,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     await follow(reader, author);
     const made = [await post(author), await post(author)];
     await read(reader);
-    await redis.zrem(`tl:{${reader}}`, Buffer.from(made[0]!.id.replace(/-/g, ""), "hex"));
+    await redis.zrem(redisKeys.timeline(reader), timelineMember(made[0]!.id));
     expect(await m.feed.cache.timelines.postIds(reader)).to.deep.equal([made[1]!.id]);
     const fixesBefore = await counterValue("feed_resync_fixes_total");
     let rounds = 0;
@@ -249,8 +251,8 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
       await follow(reader, other);
       const made = [await post(author), await post(other)];
       await eventually(async () => expect(ids(await read(reader, 0, 10, client))).to.have.members(ids(made)));
-      await own.zrem(`tl:{${reader}}`, Buffer.from(made[0]!.id.replace(/-/g, ""), "hex"));
-      await own.srem(`fr:{${reader}}`, other);
+      await own.zrem(redisKeys.timeline(reader), timelineMember(made[0]!.id));
+      await own.srem(redisKeys.friends(reader), other);
       const injected = Date.now();
       await eventually(
         async () => {
@@ -376,14 +378,18 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     const token = randomUUID();
     expect(await m.feed.cache.rebuilds.claim(user, token, 10_000, "missing")).to.equal("claimed");
     expect(await m.feed.cache.rebuilds.commit(user, token, postIds.slice().reverse(), [])).to.equal("ok");
-    const key = `tl:{${user}}`;
+    const key = redisKeys.timeline(user);
     expect(await redis.call("OBJECT", "ENCODING", key)).to.equal("listpack");
     const bytes = Number(await redis.call("MEMORY", "USAGE", key, "SAMPLES", "0"));
     expect(bytes / 1000).to.be.at.most(24);
     expect(await m.feed.cache.timelines.postIds(user), "every id, in creation order").to.deep.equal(postIds);
     const scores = (await redis.zrange(key, "0", "-1", "WITHSCORES")).filter((_, i) => i % 2 === 1);
-    expect(new Set(scores), "one score for all: members order by their bytes").to.deep.equal(new Set(["0"]));
-    expect(scores).to.have.length(1001, "the ids and the history marker");
+    expect(scores, "the ids (score 0: they order by their bytes), then the history marker").to.deep.equal([
+      ...Array.from({ length: 1000 }, () => "0"),
+      String(MARKER_SCORE),
+    ]);
+    const [newest] = await redis.zrangeBuffer(key, "0", "0");
+    expect(postIdOfMember(newest!), "the newest post comes first").to.equal(postIds.at(-1));
     await redis.del(key);
   });
 });

@@ -1,6 +1,8 @@
 import pg from "pg";
 import type { FeedRedis } from "@fanfare/feed/data-access/redis-client.js";
 import { TEST_DATABASES } from "./env.js";
+import { HISTORY_END, MARKER_SCORE } from "@fanfare/feed/data-access/post-ids.js";
+import { redisKeys } from "@fanfare/feed/data-access/redis-keys.js";
 
 /**
  * A celebrity with `fans` followers straight into social-graph's database (flag already set, as
@@ -27,10 +29,10 @@ export async function seedCelebrity(redis: FeedRedis, star: string, fans: number
         ids
           .slice(i, i + 5_000)
           .flatMap((fan) => [
-            redis.zadd(`tl:{${fan}}`, 0, Buffer.from([1])),
-            redis.expire(`tl:{${fan}}`, 3600),
-            redis.sadd(`fr:{${fan}}`, star),
-            redis.expire(`fr:{${fan}}`, 3600),
+            redis.zadd(redisKeys.timeline(fan), MARKER_SCORE, HISTORY_END),
+            redis.expire(redisKeys.timeline(fan), 3600),
+            redis.sadd(redisKeys.friends(fan), star),
+            redis.expire(redisKeys.friends(fan), 3600),
           ]),
       );
     return ids;

@@ -37,7 +37,7 @@ export class FakeFeedCache implements FeedCache {
 
   constructor(private readonly maxItems: number) {}
 
-  /** Newest first, like ZREVRANGE. */
+  /** Newest first, like the timeline's ZRANGE. */
   sortedIds(userId: string): string[] {
     return [...(this.timelineState.get(userId)?.ids ?? [])].sort(newestFirst);
   }

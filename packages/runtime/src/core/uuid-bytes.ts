@@ -15,13 +15,6 @@ export function uuidFromBytes(bytes: Uint8Array, offset = 0): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** UUIDs as their bytes back to back, one buffer. */
-export function packUuids(uuids: string[]): Buffer {
-  const packed = Buffer.alloc(uuids.length * UUID_BYTES);
-  uuids.forEach((uuid, i) => packed.write(uuid.replace(/-/g, ""), i * UUID_BYTES, UUID_BYTES, "hex"));
-  return packed;
-}
-
 /** UUIDs packed back to back, as a list; undefined when the length is not a whole number of them. */
 export function unpackUuids(packed: Uint8Array): string[] | undefined {
   if (packed.length % UUID_BYTES !== 0) return undefined;

@@ -1,7 +1,6 @@
 import type { FeedRedis } from "./redis-client.js";
 import { redisKeys } from "./redis-keys.js";
-import { packUuids } from "@fanfare/runtime";
-import { HISTORY_CUT, HISTORY_END } from "./post-ids.js";
+import { HISTORY_CUT, HISTORY_END, packTimelineMembers } from "./post-ids.js";
 import { CLAIM_SCRIPT, COMMIT_SCRIPT, DROP_SCRIPT, RESTART_SCRIPT } from "./timeline-scripts.js";
 
 /** "missing": a reader wants the timeline built; "cached": an event wants a cached timeline made right. */
@@ -72,7 +71,7 @@ export class RebuildLocks {
       this.maxItems,
       marker,
       // One argument instead of a thousand: the script splits it (COMMIT_SCRIPT).
-      packUuids(postIds.slice(0, this.maxItems)),
+      packTimelineMembers(postIds.slice(0, this.maxItems)),
       ...friendIds,
     );
   }

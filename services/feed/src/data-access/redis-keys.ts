@@ -4,8 +4,12 @@
  * scripts on them stay cluster-safe.
  */
 export const redisKeys = {
-  /** Sorted set, all scores 0, members = 16-byte binary post ids (UUID v7, so byte order = time order). */
-  timeline: (userId: string) => `tl:{${userId}}`,
+  /**
+   * Sorted set of the user's post ids, newest first: members are the ids' 16 bytes inverted, all
+   * scores 0, then the history marker (post-ids.ts). "tln", not the "tl" of the oldest-first
+   * layout before it, so no reader takes a timeline of one layout for the other.
+   */
+  timeline: (userId: string) => `tln:{${userId}}`,
   /** Set of the ids of the users this user follows (for filtering and fall-backs). */
   friends: (userId: string) => `fr:{${userId}}`,
   /** Held by the one replica rebuilding this user's timeline (single-flight). */
@@ -14,7 +18,7 @@ export const redisKeys = {
   rebuildPending: (userId: string) => `pend:tl:{${userId}}`,
   /** Present while the user is connected to a live feed (a gateway renews it); fan-out pushes to them. */
   connected: (userId: string) => `live:{${userId}}`,
-  /** Sorted set (score 0, binary post ids, so oldest first) of the posts last pushed to a connected user: one push per post. */
+  /** Sorted set (score 0, members as in timelines, so newest first) of the posts last pushed to a connected user: one push per post. */
   livePushed: (userId: string) => `pushed:{${userId}}`,
   /** A post's body (protobuf fanfare.posts.v1.Post), or a one-byte tombstone once deleted. */
   post: (postId: string) => `post:{${postId}}`,
@@ -25,11 +29,11 @@ export const redisKeys = {
   /** Set of the chunk indexes that have landed (redelivered chunks count once). */
   fanoutChunksDone: (postId: string) => `fanout:done:{${postId}}`,
   /** For SCAN: every timeline key. */
-  timelinePattern: "tl:{*}",
+  timelinePattern: "tln:{*}",
 } as const;
 
 export function userIdOfTimelineKey(key: string): string {
-  return key.slice("tl:{".length, -1);
+  return key.slice("tln:{".length, -1);
 }
 
 /**

@@ -11,19 +11,23 @@
  * - Fan-out adds a post only when the cached friend set holds its author, so a post fanned out after
  *   an unfollow's rebuild cannot come back.
  *
- * - The lowest member is the history marker (post-ids.ts): a trim that drops posts turns an END
- *   marker into CUT, so a timeline never claims to hold a history it has lost.
+ * - Members are inverted post ids, newest first (post-ids.ts); the last member is the history
+ *   marker (score 1): a trim that drops posts turns an END marker into CUT, so a timeline never
+ *   claims to hold a history it has lost.
  *
  * Keys come in groups per user, all with the user's hash tag (one Redis Cluster slot per group).
  */
 
-/** Lua helpers the timeline scripts share: trimming to the window, and the marker it implies. */
+/**
+ * Lua helpers the timeline scripts share: trimming to the window (the oldest posts are the last
+ * members, just before the marker), and the marker it implies.
+ */
 const TRIM = `
-local HISTORY_END, HISTORY_CUT = string.char(1), string.char(0)
+local HISTORY_END, HISTORY_CUT, MARKER_SCORE = string.char(1), string.char(0), 1
 local function trimExcess(timeline, excess)
   if excess <= 0 then return end
-  redis.call('ZREMRANGEBYRANK', timeline, 1, excess)
-  if redis.call('ZREM', timeline, HISTORY_END) == 1 then redis.call('ZADD', timeline, 0, HISTORY_CUT) end
+  redis.call('ZREMRANGEBYRANK', timeline, -(excess + 1), -2)
+  if redis.call('ZREM', timeline, HISTORY_END) == 1 then redis.call('ZADD', timeline, MARKER_SCORE, HISTORY_CUT) end
 end
 local function trimToWindow(timeline, maxItems)
   trimExcess(timeline, redis.call('ZCARD', timeline) - 1 - maxItems)
@@ -43,7 +47,8 @@ end
  * friend set, else members added) and 1 when the user is connected to a live feed and has not been
  * pushed these posts yet (they are then recorded as pushed), else 0. The record, not the timeline,
  * keeps pushes to one per post: a rebuild may have put the post in the timeline before its fan-out.
- * The history marker (rank 0) survives trimming.
+ * The history marker (the last member) survives trimming. Both sorted sets hold inverted ids, newest
+ * first: a new post goes in at the head, and the pushed record keeps its first pushedKept.
  */
 export const ADD_SCRIPT = `${TRIM}
 local maxItems, author, pushedKept, pushedTtl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), ARGV[4]
@@ -84,7 +89,7 @@ for k = 1, #KEYS do
   if flags[2 * k] then
     local pushed = pushedHead .. user .. pushedTail
     for i = FIRST_MEMBER, #ARGV do fresh = fresh + redis.call('ZADD', pushed, 'NX', 0, ARGV[i]) end
-    redis.call('ZREMRANGEBYRANK', pushed, 0, -(pushedKept + 1))
+    redis.call('ZREMRANGEBYRANK', pushed, pushedKept, -1)
     redis.call('PEXPIRE', pushed, pushedTtl)
   end
   push[k] = fresh > 0 and 1 or 0
@@ -94,7 +99,7 @@ return {results, push}`;
 /**
  * A warm read's Redis part, in one command. KEYS: timeline, friends. ARGV: first rank, last rank,
  * ttlSeconds, candidates (celebrities) to ask the friend set about.
- * Returns the timeline's size (0: not cached), its members from first to last rank, newest first,
+ * Returns the timeline's size (0: not cached), its members from first to last rank (newest first),
  * and per candidate 1 if the user follows them. Renews both keys' lifetime: reading is activity.
  * One script instead of five commands: per-command client cost was the feed's largest on reads.
  * A timeline holding posts (more than its marker) without its friend set (evicted alone under
@@ -108,7 +113,7 @@ if size > 1 and redis.call('EXISTS', KEYS[2]) == 0 then
   redis.call('DEL', KEYS[1])
   return {0, {}, {}}
 end
-local members = redis.call('ZREVRANGE', KEYS[1], ARGV[1], ARGV[2])
+local members = redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 local following = {}
@@ -173,7 +178,7 @@ return 1`;
 /**
  * Writes a rebuilt timeline and friend set, merges the adds recorded meanwhile and releases the
  * lock, unless a removal or follow came since the snapshot. KEYS: timeline, friends, lock, pending.
- * ARGV: token, ttlSeconds, maxItems, history marker, the members (16-byte ids back to back, one
+ * ARGV: token, ttlSeconds, maxItems, history marker, the members (16 bytes each, back to back, one
  * argument), friend ids. Returns "ok", "dirty" or "lost".
  * The timeline is written as a set first and turned into a sorted set by ZUNIONSTORE (weight 0: every
  * score 0), which builds a skiplist and converts it to a listpack in one ordered pass. Adding a
@@ -188,13 +193,14 @@ if value ~= ARGV[1] then
   return 'lost'
 end
 local maxItems, packed, firstFriend = tonumber(ARGV[3]), ARGV[5], 6
-local members = {ARGV[4]}
+local members = {}
 for i = 1, #packed, 16 do members[#members + 1] = string.sub(packed, i, i + 15) end
 redis.call('DEL', KEYS[1], KEYS[2])
 for i = 1, #members, 500 do
   redis.call('SADD', KEYS[1], unpack(members, i, math.min(i + 499, #members)))
 end
-redis.call('ZUNIONSTORE', KEYS[1], 1, KEYS[1], 'WEIGHTS', 0)
+if #members > 0 then redis.call('ZUNIONSTORE', KEYS[1], 1, KEYS[1], 'WEIGHTS', 0) end
+redis.call('ZADD', KEYS[1], MARKER_SCORE, ARGV[4])
 for i = firstFriend, #ARGV, 500 do
   redis.call('SADD', KEYS[2], unpack(ARGV, i, math.min(i + 499, #ARGV)))
 end

@@ -1,5 +1,4 @@
-import { uuidFromBytes, uuidToBytes } from "@fanfare/runtime";
-import { HISTORY_END } from "./post-ids.js";
+import { HISTORY_END, isPostMember, postIdOfMember, timelineMember } from "./post-ids.js";
 import { BatchScript, groupBySlot, scanAll, type FeedRedis } from "./redis-client.js";
 import { keyAround, redisKeys, userIdOfTimelineKey } from "./redis-keys.js";
 import { ADD_SCRIPT, READ_PAGE_SCRIPT, REMOVE_SCRIPT } from "./timeline-scripts.js";
@@ -52,7 +51,7 @@ type TimelineRedis = FeedRedis & {
 };
 
 /**
- * `tl:{user}` and `fr:{user}` (and `pushed:{user}`, written with them): each user's cached timeline of
+ * `tln:{user}` and `fr:{user}` (and `pushed:{user}`, written with them): each user's cached timeline of
  * post ids and the friend set it is filtered by. Rebuilds write both through RebuildLocks.
  */
 export class TimelineStore {
@@ -100,7 +99,7 @@ export class TimelineStore {
     return {
       exists: card > 0,
       size: Math.max(card - 1, 0),
-      postIds: members.filter((member) => member.length === 16).map((member) => uuidFromBytes(member)),
+      postIds: members.filter(isPostMember).map(postIdOfMember),
       historyEnds: members.at(-1)?.equals(HISTORY_END) ?? false,
       followed: candidates.filter((_, i) => following[i] === 1),
     };
@@ -113,7 +112,7 @@ export class TimelineStore {
   /** The cached post ids, oldest first. */
   async postIds(userId: string): Promise<string[]> {
     const members = await this.redis.zrangeBuffer(redisKeys.timeline(userId), "0", "-1");
-    return members.filter((member) => member.length === 16).map((member) => uuidFromBytes(member));
+    return members.filter(isPostMember).map(postIdOfMember).reverse();
   }
 
   async friendIds(userId: string): Promise<string[]> {
@@ -127,7 +126,7 @@ export class TimelineStore {
    */
   async add(userIds: string[], authorId: string, postIds: string[]): Promise<TimelineAdd[]> {
     if (userIds.length === 0 || postIds.length === 0) return userIds.map(() => ({ outcome: "not-cached", push: false }));
-    const members = postIds.map(uuidToBytes);
+    const members = postIds.map(timelineMember);
     const outcomes = new Map<string, TimelineAdd>();
     await Promise.all(
       this.scriptBatches(userIds).map(async (batch) => {
@@ -148,7 +147,7 @@ export class TimelineStore {
   /** Removes posts from the users' cached timelines; returns the users whose full timeline became short (to refill). */
   async remove(userIds: string[], postIds: string[]): Promise<string[]> {
     if (userIds.length === 0 || postIds.length === 0) return [];
-    const members = postIds.map(uuidToBytes);
+    const members = postIds.map(timelineMember);
     const refill: string[] = [];
     await Promise.all(
       this.scriptBatches(userIds).map(async (batch) => {

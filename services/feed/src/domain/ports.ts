@@ -16,7 +16,7 @@ type Port<T> = { [K in keyof T]: T[K] };
 
 /** The feed's Redis, by key family. */
 export interface FeedCache {
-  /** `tl:{user}`, `fr:{user}`: cached timelines and the friend sets they are filtered by. */
+  /** `tln:{user}`, `fr:{user}`: cached timelines and the friend sets they are filtered by. */
   timelines: Port<TimelineStore>;
   /** `post:{post}`: bodies and tombstones. */
   posts: Port<PostCache>;
