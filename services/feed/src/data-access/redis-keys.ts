@@ -22,7 +22,7 @@ export const redisKeys = {
   livePushed: (userId: string) => `pushed:{${userId}}`,
   /** A post's body (protobuf fanfare.posts.v1.Post), or a one-byte tombstone once deleted. */
   post: (postId: string) => `post:{${postId}}`,
-  /** Sorted set (score 0, 16-byte post ids as they are, so oldest first) of a celebrity's newest posts, merged into fans' feeds at read time. */
+  /** Sorted set (score 0, 16-byte ids as they are: oldest first) of a celebrity's newest posts, merged into fans' feeds at read time. */
   celebrityPosts: (userId: string) => `cposts:{${userId}}`,
   /** Hash: chunks planned, timelines written, start and finish times of a celebrity post's fan-out. */
   fanoutProgress: (postId: string) => `fanout:{${postId}}`,
