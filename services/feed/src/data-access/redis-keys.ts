@@ -3,13 +3,16 @@
  * user id in braces is a hash tag, so a user's keys share a Redis Cluster slot and multi-key
  * scripts on them stay cluster-safe.
  */
+/** The timeline key's text before the user id: the key, its SCAN pattern and its parser share it. */
+const TIMELINE_HEAD = "tln:{";
+
 export const redisKeys = {
   /**
    * Sorted set of the user's post ids, newest first: members are the ids' 16 bytes inverted, all
    * scores 0, then the history marker (post-ids.ts). "tln", not the "tl" of the oldest-first
    * layout before it, so no reader takes a timeline of one layout for the other.
    */
-  timeline: (userId: string) => `tln:{${userId}}`,
+  timeline: (userId: string) => `${TIMELINE_HEAD}${userId}}`,
   /** Set of the ids of the users this user follows (for filtering and fall-backs). */
   friends: (userId: string) => `fr:{${userId}}`,
   /** Held by the one replica rebuilding this user's timeline (single-flight). */
@@ -29,11 +32,11 @@ export const redisKeys = {
   /** Set of the chunk indexes that have landed (redelivered chunks count once). */
   fanoutChunksDone: (postId: string) => `fanout:done:{${postId}}`,
   /** For SCAN: every timeline key. */
-  timelinePattern: "tln:{*}",
+  timelinePattern: `${TIMELINE_HEAD}*}`,
 } as const;
 
 export function userIdOfTimelineKey(key: string): string {
-  return key.slice("tln:{".length, -1);
+  return key.slice(TIMELINE_HEAD.length, -1);
 }
 
 /**
