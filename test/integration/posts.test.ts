@@ -5,6 +5,7 @@ import pg from "pg";
 import { connect } from "nats";
 import { events, posts } from "@fanfare/contracts";
 import { loadPostsConfig, startPosts } from "@fanfare/posts";
+import { packUuids, unpackUuids } from "@fanfare/runtime";
 import { createGrpcClient, type PromiseClient } from "@fanfare/runtime/grpc";
 import { drainNats, type NatsConnection } from "@fanfare/runtime/events";
 import { databaseUrl, testEnv } from "../support/env.js";
@@ -59,18 +60,45 @@ describe("posts service (gRPC, real PostgreSQL and JetStream)", function () {
     expect(recent.posts.map((p) => p.id)).to.deep.equal([ids[4], ids[3], ids[2]]);
     const onlyA = await client.listRecentPostsByAuthors({ authorUserIds: [a], offset: 0, limit: 10, beforePostId: "" });
     expect(onlyA.posts.map((p) => p.id)).to.deep.equal([ids[5], ids[3], ids[1]]);
-    const recentIds = await client.listRecentPostIdsByAuthors({ authorUserIds: [a, b], offset: 1, limit: 3, beforePostId: "" });
+    const recentIds = await client.listRecentPostIdsByAuthors({
+      authorUserIds: [a, b],
+      offset: 1,
+      limit: 3,
+      beforePostId: "",
+      packed: false,
+    });
     expect(recentIds.postIds).to.deep.equal([ids[4], ids[3], ids[2]]);
+    expect(recentIds.packedPostIds).to.have.length(0);
+    // Packed: the same page as 16-byte ids back to back, and no text.
+    const packed = await client.listRecentPostIdsByAuthors({ authorUserIds: [a, b], offset: 1, limit: 3, beforePostId: "", packed: true });
+    expect(packed.postIds).to.deep.equal([]);
+    expect(Buffer.from(packed.packedPostIds).equals(packUuids([ids[4]!, ids[3]!, ids[2]!]))).to.equal(true);
+    const none = await client.listRecentPostIdsByAuthors({
+      authorUserIds: [randomUUID()],
+      offset: 0,
+      limit: 3,
+      beforePostId: "",
+      packed: true,
+    });
+    expect(none.packedPostIds).to.have.length(0);
     // Keyset: offset counts from just below before_post_id.
     const below = await client.listRecentPostsByAuthors({ authorUserIds: [a, b], offset: 1, limit: 2, beforePostId: ids[4]! });
     expect(below.posts.map((p) => p.id)).to.deep.equal([ids[2], ids[1]]);
-    const belowIds = await client.listRecentPostIdsByAuthors({ authorUserIds: [a, b], offset: 0, limit: 10, beforePostId: ids[2]! });
-    expect(belowIds.postIds).to.deep.equal([ids[1], ids[0]]);
-    expect(await grpcCode(client.listRecentPostIdsByAuthors({ authorUserIds: [a], offset: -1, limit: 3, beforePostId: "" }))).to.equal(
-      "INVALID_ARGUMENT",
-    );
+    const belowIds = await client.listRecentPostIdsByAuthors({
+      authorUserIds: [a, b],
+      offset: 0,
+      limit: 10,
+      beforePostId: ids[2]!,
+      packed: true,
+    });
+    expect(unpackUuids(belowIds.packedPostIds)).to.deep.equal([ids[1], ids[0]]);
     expect(
-      await grpcCode(client.listRecentPostIdsByAuthors({ authorUserIds: [a], offset: 0, limit: 3, beforePostId: "not-a-uuid" })),
+      await grpcCode(client.listRecentPostIdsByAuthors({ authorUserIds: [a], offset: -1, limit: 3, beforePostId: "", packed: true })),
+    ).to.equal("INVALID_ARGUMENT");
+    expect(
+      await grpcCode(
+        client.listRecentPostIdsByAuthors({ authorUserIds: [a], offset: 0, limit: 3, beforePostId: "not-a-uuid", packed: false }),
+      ),
     ).to.equal("INVALID_ARGUMENT");
   });
 

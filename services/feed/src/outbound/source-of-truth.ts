@@ -1,5 +1,5 @@
 import type { posts, socialgraph } from "@fanfare/contracts";
-import { readingFromLeader } from "@fanfare/runtime";
+import { readingFromLeader, unpackUuids } from "@fanfare/runtime";
 import type { PromiseClient } from "@fanfare/runtime/grpc";
 
 /** The posts service takes at most this many authors per call (its AUTHORS_MAX). */
@@ -36,13 +36,13 @@ export class SourceOfTruth {
     );
   }
 
-  /** The same page as recentPosts, ids only: no post text crosses the wire or the cache. */
+  /** The same page as recentPosts, ids only (packed on the wire): no post text crosses the wire or the cache. */
   async recentPostIds(authorIds: string[], offset: number, limit: number): Promise<string[]> {
     return readingFromLeader(() =>
       byKeyset(
         { authorUserIds: authorIds, offset, limit, beforePostId: "" },
         (id) => id,
-        async (page) => (await this.posts.listRecentPostIdsByAuthors(page)).postIds,
+        async (page) => postIdsOf(await this.posts.listRecentPostIdsByAuthors({ ...page, packed: true })),
       ),
     );
   }
@@ -66,6 +66,14 @@ export class SourceOfTruth {
     const page = await readingFromLeader(() => this.socialGraph.listFollowers({ userId, afterFollowerId: after, pageSize }));
     return { ids: page.followerIds, next: page.nextAfterFollowerId };
   }
+}
+
+/** A posts service older than packed answers (mid rolling upgrade) still sends the ids as text. */
+function postIdsOf(answer: posts.ListRecentPostIdsByAuthorsResponse): string[] {
+  if (answer.packedPostIds.length === 0) return answer.postIds;
+  const ids = unpackUuids(answer.packedPostIds);
+  if (!ids) throw new Error(`the posts service sent ${answer.packedPostIds.length} bytes of packed ids, not a multiple of 16`);
+  return ids;
 }
 
 type RecentPage = { authorUserIds: string[]; offset: number; limit: number; beforePostId: string };

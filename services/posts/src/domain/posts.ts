@@ -74,6 +74,12 @@ export class Posts {
     if (page.authorIds.length === 0 || page.limit === 0) return Promise.resolve([]);
     return this.repository.recentIdsByAuthors({ ...page, authorIds: [...new Set(page.authorIds)] });
   }
+
+  /** recentIdsByAuthors's ids packed, 16 bytes each (see the repository). */
+  recentIdsByAuthorsPacked(page: RecentPage): Promise<Buffer> {
+    if (page.authorIds.length === 0 || page.limit === 0) return Promise.resolve(Buffer.alloc(0));
+    return this.repository.recentIdsByAuthorsPacked({ ...page, authorIds: [...new Set(page.authorIds)] });
+  }
 }
 
 /** Runs `change` only when the post exists and `actorId` wrote it; the row stays locked until commit. */

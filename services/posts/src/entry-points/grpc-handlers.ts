@@ -27,7 +27,9 @@ export function postsBinding(service: Posts): ServiceBinding {
       return { posts: (await service.recentByAuthors(recentPage(request))).map(toProtoPost) };
     },
     listRecentPostIdsByAuthors: async (request) => {
-      return { postIds: await service.recentIdsByAuthors(recentPage(request)) };
+      const page = recentPage(request);
+      if (request.packed) return { postIds: [], packedPostIds: await service.recentIdsByAuthorsPacked(page) };
+      return { postIds: await service.recentIdsByAuthors(page), packedPostIds: Buffer.alloc(0) };
     },
   });
 }
