@@ -47,14 +47,18 @@ export class FanOut {
    */
   async postCreated(event: events.PostCreated): Promise<void> {
     const post = toPost(event);
+    const celebrity = this.celebrities.isCelebrity(event.authorUserId);
+    // The first followers are asked for while the body is cached: the post's pushes wait for one round trip, not two.
+    const firstPage = celebrity ? undefined : this.followerPage(event.authorUserId, "");
+    firstPage?.catch(() => undefined); // awaited below; not an unhandled rejection if the put fails first
     const [alive] = await this.cache.posts.put([post]);
     if (!alive) return; // Deleted before its creation was handled: nobody is to see it.
-    if (this.celebrities.isCelebrity(event.authorUserId)) return this.planChunks(post);
+    if (!firstPage) return this.planChunks(post);
     const landed: string[] = [];
     await this.forEachFollowerPage(
       event.authorUserId,
-      FOLLOWER_PAGE,
       async (followers) => void landed.push(...(await this.deliver(followers, post))),
+      firstPage,
     );
     await this.undoIfDeletedMeanwhile(post, landed);
     if (event.createdAt) deliveryLatency.observe((Date.now() - event.createdAt.getTime()) / 1000);
@@ -97,9 +101,7 @@ export class FanOut {
     await this.cache.posts.tombstone(event.postId);
     await this.cache.celebrityPosts.remove(event.authorUserId, event.postId);
     if (this.celebrities.isCelebrity(event.authorUserId)) return;
-    await this.forEachFollowerPage(event.authorUserId, FOLLOWER_PAGE, (followers) =>
-      this.builder.removeAndRefill(followers, [event.postId]),
-    );
+    await this.forEachFollowerPage(event.authorUserId, (followers) => this.builder.removeAndRefill(followers, [event.postId]));
   }
 
   /**
@@ -171,13 +173,22 @@ export class FanOut {
     return landed;
   }
 
-  private async forEachFollowerPage(authorId: string, pageSize: number, write: (followers: string[]) => Promise<unknown>): Promise<void> {
-    let after = "";
-    do {
-      const page = await this.source.followerPage(authorId, after, pageSize);
+  /** Every page of the author's followers, in order; `first`, when given, is the first page already asked for. */
+  private async forEachFollowerPage(
+    authorId: string,
+    write: (followers: string[]) => Promise<unknown>,
+    first = this.followerPage(authorId, ""),
+  ): Promise<void> {
+    let page = await first;
+    for (;;) {
       await write(page.ids);
-      after = page.next;
-    } while (after !== "");
+      if (page.next === "") return;
+      page = await this.followerPage(authorId, page.next);
+    }
+  }
+
+  private followerPage(authorId: string, after: string): Promise<{ ids: string[]; next: string }> {
+    return this.source.followerPage(authorId, after, FOLLOWER_PAGE);
   }
 }
 
