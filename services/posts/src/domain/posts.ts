@@ -66,20 +66,23 @@ export class Posts {
   }
 
   recentByAuthors(page: RecentPage): Promise<PostRow[]> {
-    if (page.authorIds.length === 0 || page.limit === 0) return Promise.resolve([]);
-    return this.repository.recentByAuthors({ ...page, authorIds: [...new Set(page.authorIds)] });
+    return pageOf(page, [], (distinct) => this.repository.recentByAuthors(distinct));
   }
 
   recentIdsByAuthors(page: RecentPage): Promise<string[]> {
-    if (page.authorIds.length === 0 || page.limit === 0) return Promise.resolve([]);
-    return this.repository.recentIdsByAuthors({ ...page, authorIds: [...new Set(page.authorIds)] });
+    return pageOf(page, [], (distinct) => this.repository.recentIdsByAuthors(distinct));
   }
 
   /** recentIdsByAuthors's ids packed, 16 bytes each (see the repository). */
   recentIdsByAuthorsPacked(page: RecentPage): Promise<Buffer> {
-    if (page.authorIds.length === 0 || page.limit === 0) return Promise.resolve(Buffer.alloc(0));
-    return this.repository.recentIdsByAuthorsPacked({ ...page, authorIds: [...new Set(page.authorIds)] });
+    return pageOf(page, Buffer.alloc(0), (distinct) => this.repository.recentIdsByAuthorsPacked(distinct));
   }
+}
+
+/** A recent-posts page: `empty` without asking the database when nothing can match, else `read` with each author once. */
+function pageOf<T>(page: RecentPage, empty: T, read: (distinct: RecentPage) => Promise<T>): Promise<T> {
+  if (page.authorIds.length === 0 || page.limit === 0) return Promise.resolve(empty);
+  return read({ ...page, authorIds: [...new Set(page.authorIds)] });
 }
 
 /** Runs `change` only when the post exists and `actorId` wrote it; the row stays locked until commit. */
