@@ -122,6 +122,7 @@ export async function livePushLatency(ctx: BenchContext, loadReader: string): Pr
       connections: 16,
       seconds: ctx.seconds,
       headers: { authorization: `Bearer ${loadToken}` },
+      offThread: true,
     });
     const deadline = performance.now() + ctx.seconds * 1000 - 500;
     let posts = 0;

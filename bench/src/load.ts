@@ -17,6 +17,11 @@ export async function httpLoad(options: {
   headers?: Record<string, string>;
   method?: "GET" | "POST";
   body?: string;
+  /**
+   * Fire the requests from a worker thread, for a scenario whose own clients measure latency in
+   * this thread: on the same event loop as the load they waited behind it (see livePushLatency).
+   */
+  offThread?: boolean;
 }): Promise<LoadResult> {
   const result = await autocannon({
     url: options.url,
@@ -25,6 +30,7 @@ export async function httpLoad(options: {
     headers: options.headers,
     method: options.method ?? "GET",
     body: options.body,
+    ...(options.offThread ? { workers: 1 } : {}),
   });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${options.url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };

@@ -11,7 +11,7 @@ import { drainNats, type NatsConnection } from "@fanfare/runtime/events";
 import { testEnv } from "../support/env.js";
 import { natsConnection, itAsCaller } from "../support/grpc.js";
 import { eventually } from "../support/http.js";
-import { mesh, startMesh, type Mesh } from "../support/mesh.js";
+import { feedConsumers, mesh, startMesh, type Mesh } from "../support/mesh.js";
 import { MARKER_SCORE, postIdOfMember, timelineMember } from "@fanfare/feed/data-access/post-ids.js";
 import { redisKeys } from "@fanfare/feed/data-access/redis-keys.js";
 
@@ -200,6 +200,41 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     } finally {
       secondClient.close();
       await second.stop();
+    }
+  });
+
+  itAsCaller("a reads-only replica (FEED_ROLE=reads) serves feeds and leaves events to the replicas that handle them", async () => {
+    // A deployment of its own (Redis database 6, its own consumers), so the shared feed fans nothing out into it.
+    const env = {
+      ...testEnv,
+      SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
+      POSTS_ADDR: m.addresses.posts,
+      ...separateRedisEnv(6),
+      FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-roles`,
+    };
+    // Left by an earlier run on a reused machine, they would look like this run's.
+    const jsm = await nats.jetstreamManager();
+    for (const { stream, name } of await feedConsumers(nats, env.FEED_CONSUMER_PREFIX)) await jsm.consumers.delete(stream, name);
+    const reads = await startFeed(loadFeedConfig({ ...env, FEED_ROLE: "reads" }));
+    const readsClient = createGrpcClient(feed.FeedServiceClient, `127.0.0.1:${reads.port}`);
+    let worker: RunningFeed | undefined;
+    try {
+      const [reader, author] = [await newUser(), await newUser()];
+      await follow(reader, author);
+      expect(await read(reader, 0, 10, readsClient)).to.deep.equal([]); // built and cached by the reads replica
+      await post(author); // handled by nobody: no replica of this deployment consumes events yet
+      await flush();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(await reads.cache.timelines.postIds(reader), "nobody handles events yet").to.deep.equal([]);
+      expect(await feedConsumers(nats, env.FEED_CONSUMER_PREFIX), "a reads replica makes no consumer").to.deep.equal([]);
+      worker = await startFeed(loadFeedConfig(env));
+      const fanned = await post(author);
+      await flush();
+      await eventually(async () => expect(await reads.cache.timelines.postIds(reader)).to.deep.equal([fanned.id]));
+      expect(ids(await read(reader, 0, 10, readsClient)), "served by the reads replica").to.deep.equal([fanned.id]);
+    } finally {
+      readsClient.close();
+      await Promise.all([reads.stop(), worker?.stop()]);
     }
   });
 

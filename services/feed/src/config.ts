@@ -48,6 +48,12 @@ export const feedEnv = {
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
     .default("feed"),
+  /**
+   * "all": serves reads and handles events (post and graph events, celebrity chunks, the reconciler).
+   * "reads": serves reads only, next to "all" replicas that no reader is routed to: a fan-out then
+   * never shares an event loop with reads, and the OS schedules the two apart (see ARCHITECTURE.md).
+   */
+  FEED_ROLE: z.enum(["all", "reads"]).default("all"),
   /** Events handled at once by one replica. */
   FEED_EVENT_CONCURRENCY: env.positiveInt(16),
   /**
