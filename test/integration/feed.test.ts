@@ -71,6 +71,15 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
   const read = async (userId: string, offset = 0, limit = 100, client = c.feed) => (await client.getFeed({ userId, offset, limit })).posts;
   const ids = (list: { id: string }[]) => list.map((p) => p.id);
   const flush = () => Promise.all([m.posts.flushOutbox(), m.socialGraph.flushOutbox()]);
+  /** A feed deployment of its own on the shared services: Redis database `db`, consumers named `<prefix>-<name>`. */
+  const ownDeployment = (db: number, name: string, extra: Record<string, string> = {}) => ({
+    ...testEnv,
+    SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
+    POSTS_ADDR: m.addresses.posts,
+    ...separateRedisEnv(db),
+    FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-${name}`,
+    ...extra,
+  });
 
   itAsCaller("fans a friend's new post out into the cached timeline, newest first, once", async () => {
     const [reader, author] = [await newUser(), await newUser()];
@@ -205,13 +214,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
 
   itAsCaller("a reads-only replica (FEED_ROLE=reads) serves feeds and leaves events to the replicas that handle them", async () => {
     // A deployment of its own (Redis database 6, its own consumers), so the shared feed fans nothing out into it.
-    const env = {
-      ...testEnv,
-      SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
-      POSTS_ADDR: m.addresses.posts,
-      ...separateRedisEnv(6),
-      FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-roles`,
-    };
+    const env = ownDeployment(6, "roles");
     // Left by an earlier run on a reused machine, they would look like this run's.
     const jsm = await nats.jetstreamManager();
     for (const { stream, name } of await feedConsumers(nats, env.FEED_CONSUMER_PREFIX)) await jsm.consumers.delete(stream, name);
@@ -269,14 +272,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
 
   itAsCaller("heals a removed timeline entry and a removed friend on its own, one pass after the drift", async () => {
     // A feed deployment of its own (Redis database 4), with passes every 300 ms: the timer path, not runPass by hand.
-    const env = {
-      ...testEnv,
-      SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
-      POSTS_ADDR: m.addresses.posts,
-      ...separateRedisEnv(4),
-      FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-sync`,
-      FEED_SYNC_INTERVAL_MS: "300",
-    };
+    const env = ownDeployment(4, "sync", { FEED_SYNC_INTERVAL_MS: "300" });
     const instance = await startFeed(loadFeedConfig(env));
     const client = createGrpcClient(feed.FeedServiceClient, `127.0.0.1:${instance.port}`);
     const own = testRedis(4);
@@ -322,16 +318,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
   });
 
   itAsCaller("falls back to the posts service for offsets past the cached window", async () => {
-    const small = await startFeed(
-      loadFeedConfig({
-        ...testEnv,
-        SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
-        POSTS_ADDR: m.addresses.posts,
-        FEED_MAX_ITEMS: "3",
-        ...separateRedisEnv(2),
-        FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-small`,
-      }),
-    );
+    const small = await startFeed(loadFeedConfig(ownDeployment(2, "small", { FEED_MAX_ITEMS: "3" })));
     const smallClient = createGrpcClient(feed.FeedServiceClient, `127.0.0.1:${small.port}`);
     try {
       const [reader, author] = [await newUser(), await newUser()];
@@ -350,13 +337,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
   });
 
   itAsCaller("loses and duplicates nothing when the feed restarts mid-stream", async () => {
-    const env = {
-      ...testEnv,
-      SOCIAL_GRAPH_ADDR: m.addresses.socialGraph,
-      POSTS_ADDR: m.addresses.posts,
-      ...separateRedisEnv(3),
-      FEED_CONSUMER_PREFIX: `${testEnv.FEED_CONSUMER_PREFIX}-restart`,
-    };
+    const env = ownDeployment(3, "restart");
     let instance: RunningFeed = await startFeed(loadFeedConfig(env));
     const [reader, author] = [await newUser(), await newUser()];
     await follow(reader, author);
