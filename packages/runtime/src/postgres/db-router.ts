@@ -95,8 +95,8 @@ export class DatabaseRouter {
   /** A transaction on the leader; after commit, its WAL position is reported to the caller. */
   async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     queries.inc({ database: this.database, role: "primary" });
-    const result = await inTransaction(this.primary, work);
-    if (this.replica) await this.recordPosition();
+    const { result, lsn } = await inTransaction(this.primary, work, this.replica !== undefined);
+    if (lsn) recordWrittenLsn(this.options.server, lsn);
     return result;
   }
 
@@ -130,15 +130,6 @@ export class DatabaseRouter {
   private fallback(reason: string): Pool {
     fallbacks.inc({ database: this.database, reason });
     return this.primary;
-  }
-
-  private async recordPosition(): Promise<void> {
-    try {
-      const { rows } = await this.primary.query<{ lsn: string }>("SELECT pg_current_wal_insert_lsn()::text AS lsn");
-      recordWrittenLsn(this.options.server, rows[0]!.lsn);
-    } catch {
-      // Without a position the caller's next reads may be stale for a moment; the write itself stands.
-    }
   }
 
   private async sample(): Promise<void> {

@@ -45,15 +45,17 @@ export interface OutboxEvent {
   encode: (eventId: string) => Uint8Array;
 }
 
+/**
+ * The row and the relay's wake-up in one statement (pg_notify, like NOTIFY, is delivered at commit):
+ * each statement of a write is one more round trip to the leader before the caller hears back.
+ */
+const ENQUEUE_EVENT = `WITH queued AS (INSERT INTO outbox (event_id, subject, payload) VALUES ($1, $2, $3) RETURNING id)
+  SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM queued`;
+
 /** Records an event in the caller's transaction; returns its id. */
 export async function enqueueEvent(client: PoolClient, event: OutboxEvent): Promise<string> {
   const eventId = randomUUID();
-  await client.query("INSERT INTO outbox (event_id, subject, payload) VALUES ($1, $2, $3)", [
-    eventId,
-    event.subject,
-    Buffer.from(event.encode(eventId)),
-  ]);
-  await client.query(`NOTIFY ${OUTBOX_CHANNEL}`);
+  await client.query(ENQUEUE_EVENT, [eventId, event.subject, Buffer.from(event.encode(eventId))]);
   return eventId;
 }
 

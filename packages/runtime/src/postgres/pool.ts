@@ -16,14 +16,40 @@ export function createPool(connectionString: string, max: number, applicationNam
   return pool;
 }
 
-/** Runs `work` in a transaction on one client, committing on success and rolling back on any error. */
-export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+/**
+ * COMMIT and the WAL position it reached, as one simple-protocol query of two statements: asked
+ * separately, the position was one more round trip to the leader on every write. The position
+ * cannot fail to read on the leader that just committed; were the second statement to fail anyway,
+ * the caller would see an error for a committed change, as with a connection lost after COMMIT.
+ */
+const COMMIT_REPORTING_POSITION = "COMMIT; SELECT pg_current_wal_insert_lsn()::text AS lsn";
+
+export interface Committed<T> {
+  result: T;
+  /** The WAL position the commit reached; present when it was asked for. */
+  lsn?: string;
+}
+
+/**
+ * Runs `work` in a transaction on one client, committing on success and rolling back on any error;
+ * with `reportPosition`, the commit also answers the WAL position it reached (read-your-writes).
+ */
+export async function inTransaction<T>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<T>,
+  reportPosition = false,
+): Promise<Committed<T>> {
   const client = await pool.connect();
   try {
     await client.query("BEGIN");
     const result = await work(client);
-    await client.query("COMMIT");
-    return result;
+    if (!reportPosition) {
+      await client.query("COMMIT");
+      return { result };
+    }
+    // A query of several statements answers one result per statement.
+    const answers = (await client.query(COMMIT_REPORTING_POSITION)) as unknown as pg.QueryResult<{ lsn: string }>[];
+    return { result, lsn: answers[1]?.rows[0]?.lsn };
   } catch (error) {
     await client.query("ROLLBACK").catch(() => undefined);
     throw error;
