@@ -136,6 +136,31 @@ export function startOutboxRelay(options: {
   };
 }
 
+interface OutboxRow {
+  id: string;
+  event_id: string;
+  subject: string;
+  payload: Buffer;
+}
+
+/** The claim's answer: a row per outbox row taken (one of nulls when none was), each with the lock's outcome and the WAL position. */
+type ClaimedRow = { locked: boolean; lsn: string } & (OutboxRow | { [column in keyof OutboxRow]: null });
+
+/**
+ * BEGIN, the relay lock, the WAL position and the oldest rows, in one round trip (the lock and the
+ * batch size are constants, so they can stand in a simple-protocol query): these waits came
+ * between an event's commit and its publish. The rows are read only when the lock was taken; the
+ * position is read after the statement's snapshot, so it is at or past every row's commit.
+ */
+const CLAIM_BATCH = `BEGIN;
+WITH relay AS (SELECT pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}) AS locked)
+SELECT relay.locked, pg_current_wal_lsn()::text AS lsn, pending.*
+  FROM relay LEFT JOIN LATERAL (
+    SELECT id, event_id, subject, payload FROM outbox WHERE relay.locked ORDER BY id LIMIT ${BATCH_SIZE}
+  ) AS pending ON true`;
+/** The backlog gauge's count and the COMMIT, in one round trip. */
+const COUNT_AND_COMMIT = "SELECT count(*) AS n FROM outbox; COMMIT";
+
 /**
  * One transaction: take the relay lock, publish the oldest rows in order, delete those published.
  * Each event carries the leader's WAL position (at or past its commit), so a consumer's reads can
@@ -144,24 +169,21 @@ export function startOutboxRelay(options: {
 async function publishBatch(pool: Pool, js: JetStreamClient, server: string): Promise<"empty" | "more" | "locked"> {
   const client = await pool.connect();
   try {
-    await client.query("BEGIN");
-    const { rows: lock } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_xact_lock($1) AS locked", [RELAY_LOCK_KEY]);
-    if (!lock[0]?.locked) {
+    // A query of several statements answers one result per statement.
+    const [, claimed] = (await client.query(CLAIM_BATCH)) as unknown as pg.QueryResult<ClaimedRow>[];
+    const head = claimed!.rows[0]!;
+    if (!head.locked) {
       await client.query("ROLLBACK");
       return "locked";
     }
-    const { rows } = await client.query<{ id: string; event_id: string; subject: string; payload: Buffer }>(
-      "SELECT id, event_id, subject, payload FROM outbox ORDER BY id LIMIT $1",
-      [BATCH_SIZE],
-    );
+    const rows = claimed!.rows.filter((row): row is ClaimedRow & OutboxRow => row.id !== null);
     if (rows.length === 0) {
       await client.query("COMMIT");
       backlog.set(0);
       return "empty";
     }
-    const { rows: position } = await client.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn");
     const headers = natsHeaders();
-    headers.set(EVENT_LSN_HEADER, encodeLsns({ [server]: position[0]!.lsn }));
+    headers.set(EVENT_LSN_HEADER, encodeLsns({ [server]: head.lsn }));
     const acknowledged: string[] = [];
     try {
       for (const row of rows) {
@@ -173,9 +195,8 @@ async function publishBatch(pool: Pool, js: JetStreamClient, server: string): Pr
       // Exactly the acknowledged rows leave, even when a later publish failed. Never "id <= last": a
       // lower id that committed after the SELECT is visible to a later statement and was not published.
       if (acknowledged.length > 0) await client.query("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [acknowledged]);
-      const { rows: left } = await client.query<{ n: string }>("SELECT count(*) AS n FROM outbox");
-      backlog.set(Number(left[0]?.n ?? 0));
-      await client.query("COMMIT");
+      const [left] = (await client.query(COUNT_AND_COMMIT)) as unknown as pg.QueryResult<{ n: string }>[];
+      backlog.set(Number(left?.rows[0]?.n ?? 0));
     }
     return rows.length === BATCH_SIZE ? "more" : "empty";
   } catch (error) {
