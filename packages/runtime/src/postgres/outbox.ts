@@ -4,7 +4,7 @@ import pg from "pg";
 import type { Logger } from "../observability/logger.js";
 import { encodeLsns, EVENT_LSN_HEADER } from "../core/lsn.js";
 import { counter, gauge } from "../observability/metrics.js";
-import type { Pool, PoolClient } from "./pool.js";
+import { queryStatements, type Pool, type PoolClient } from "./pool.js";
 
 /**
  * Transactional outbox. A producer writes its event row in the same transaction as the change it
@@ -169,14 +169,13 @@ const COUNT_AND_COMMIT = "SELECT count(*) AS n FROM outbox; COMMIT";
 async function publishBatch(pool: Pool, js: JetStreamClient, server: string): Promise<"empty" | "more" | "locked"> {
   const client = await pool.connect();
   try {
-    // A query of several statements answers one result per statement.
-    const [, claimed] = (await client.query(CLAIM_BATCH)) as unknown as pg.QueryResult<ClaimedRow>[];
-    const head = claimed!.rows[0]!;
+    const [, claimed] = await queryStatements<[pg.QueryResultRow, ClaimedRow]>(client, CLAIM_BATCH);
+    const head = claimed.rows[0]!;
     if (!head.locked) {
       await client.query("ROLLBACK");
       return "locked";
     }
-    const rows = claimed!.rows.filter((row): row is ClaimedRow & OutboxRow => row.id !== null);
+    const rows = claimed.rows.filter((row): row is ClaimedRow & OutboxRow => row.id !== null);
     if (rows.length === 0) {
       await client.query("COMMIT");
       backlog.set(0);
@@ -195,8 +194,8 @@ async function publishBatch(pool: Pool, js: JetStreamClient, server: string): Pr
       // Exactly the acknowledged rows leave, even when a later publish failed. Never "id <= last": a
       // lower id that committed after the SELECT is visible to a later statement and was not published.
       if (acknowledged.length > 0) await client.query("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [acknowledged]);
-      const [left] = (await client.query(COUNT_AND_COMMIT)) as unknown as pg.QueryResult<{ n: string }>[];
-      backlog.set(Number(left?.rows[0]?.n ?? 0));
+      const [left] = await queryStatements<[{ n: string }, pg.QueryResultRow]>(client, COUNT_AND_COMMIT);
+      backlog.set(Number(left.rows[0]?.n ?? 0));
     }
     return rows.length === BATCH_SIZE ? "more" : "empty";
   } catch (error) {

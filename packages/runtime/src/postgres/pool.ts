@@ -24,6 +24,17 @@ export function createPool(connectionString: string, max: number, applicationNam
  */
 const COMMIT_REPORTING_POSITION = "COMMIT; SELECT pg_current_wal_insert_lsn()::text AS lsn";
 
+/**
+ * A simple-protocol query of several statements, answered with one result per statement in order.
+ * It takes no parameters, but costs one round trip instead of one per statement.
+ */
+export async function queryStatements<Rows extends pg.QueryResultRow[]>(
+  client: PoolClient,
+  sql: string,
+): Promise<{ [K in keyof Rows]: pg.QueryResult<Rows[K]> }> {
+  return (await client.query(sql)) as unknown as { [K in keyof Rows]: pg.QueryResult<Rows[K]> };
+}
+
 export interface Committed<T> {
   result: T;
   /** The WAL position the commit reached; present when it was asked for. */
@@ -47,9 +58,8 @@ export async function inTransaction<T>(
       await client.query("COMMIT");
       return { result };
     }
-    // A query of several statements answers one result per statement.
-    const answers = (await client.query(COMMIT_REPORTING_POSITION)) as unknown as pg.QueryResult<{ lsn: string }>[];
-    return { result, lsn: answers[1]?.rows[0]?.lsn };
+    const [, position] = await queryStatements<[pg.QueryResultRow, { lsn: string }]>(client, COMMIT_REPORTING_POSITION);
+    return { result, lsn: position?.rows[0]?.lsn };
   } catch (error) {
     await client.query("ROLLBACK").catch(() => undefined);
     throw error;
