@@ -12,6 +12,7 @@ import { errorHandler, notFoundRoute } from "./http/problems.js";
 import { RecentWrites } from "./http/recent-writes.js";
 import { requestContext } from "./http/request-context.js";
 import { FeedReads } from "./feed-reads.js";
+import { FeedPagesClient } from "./feed-wire.js";
 import { feedRoute } from "./routes/feed-route.js";
 import { GatewayPeers } from "./gateway-peers.js";
 import { attachLiveFeed } from "./live-feed.js";
@@ -73,7 +74,8 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const nats = await connectNats(config.NATS_URL, "gateway", logger);
   const peers = new GatewayPeers(nats, (userId, lsns) => recentWrites.merge(userId, lsns), logger);
   const recentWrites = new RecentWrites(peers);
-  const feedReads = new FeedReads(downstreams.feed);
+  const feedPages = createGrpcClient(FeedPagesClient, config.FEED_ADDR);
+  const feedReads = new FeedReads(feedPages);
   const app = createApp({
     downstreams,
     feedReads,
@@ -104,8 +106,10 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
           { name: "nats", close: () => drainNats(nats) },
           {
             name: "clients",
-            close: () =>
-              [downstreams.socialGraph, downstreams.posts, downstreams.feed, ...Object.values(healthClients)].forEach((c) => c.close()),
+            close: () => {
+              for (const client of [downstreams.socialGraph, downstreams.posts, downstreams.feed, feedPages]) client.close();
+              for (const client of Object.values(healthClients)) client.close();
+            },
           },
         ],
         logger,

@@ -6,7 +6,11 @@ import type { ServerResponse } from "node:http";
  * the feed route in profiles.
  */
 export function sendJson(res: ServerResponse, body: unknown, status = 200): void {
-  const text = JSON.stringify(body);
+  sendSerialisedJson(res, JSON.stringify(body), status);
+}
+
+/** An answer already serialised as JSON, as text or its UTF-8 bytes. */
+export function sendSerialisedJson(res: ServerResponse, text: string | Buffer, status = 200): void {
   res.statusCode = status;
   res.setHeader("content-type", "application/json; charset=utf-8");
   res.setHeader("content-length", Buffer.byteLength(text));

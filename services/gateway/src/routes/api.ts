@@ -9,7 +9,7 @@ import { authenticate, currentUserId, identifyIfPossible } from "../http/authent
 import { idempotencyKey } from "../http/idempotency.js";
 import type { RecentWrites } from "../http/recent-writes.js";
 import { badRequest, sendProblem } from "../http/problems.js";
-import { sendJson } from "../http/respond.js";
+import { sendJson, sendSerialisedJson } from "../http/respond.js";
 import { jsonObject, parse, queryInteger, uuid } from "../http/validation.js";
 
 export interface Downstreams {
@@ -149,8 +149,7 @@ export function apiRouter(downstreams: Downstreams, feedReads: FeedReads, tokens
 /** One page of the user's feed, `query` holding offset and limit as the contract spells them. */
 export async function sendFeedPage(res: ServerResponse, feedReads: FeedReads, userId: string, query: unknown): Promise<void> {
   const page = parse(schemas.feedPage, query, "query");
-  const result = await feedReads.read({ userId, offset: page.offset, limit: page.limit });
-  sendJson(res, result.posts.map(toPostJson));
+  sendSerialisedJson(res, await feedReads.read({ userId, offset: page.offset, limit: page.limit }));
 }
 
 function toUserJson(user: socialgraph.User) {
@@ -165,6 +164,7 @@ function toUserJson(user: socialgraph.User) {
   };
 }
 
+/** The contract's Post. Feed pages are written in this shape straight off the wire (feed-wire.ts; the unit suite ties the two). */
 function toPostJson(post: posts.Post) {
   return { id: post.id, text: post.text, author_user_id: post.authorUserId };
 }
