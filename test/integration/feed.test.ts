@@ -8,10 +8,11 @@ import { loadFeedConfig, startFeed, type RunningFeed } from "@fanfare/feed";
 import { metricsRegistry } from "@fanfare/runtime/observability";
 import { createGrpcClient, type PromiseClient } from "@fanfare/runtime/grpc";
 import { drainNats, type NatsConnection } from "@fanfare/runtime/events";
+import { feedConsumers, forgetFeedConsumers } from "@fanfare/runtime/testing";
 import { testEnv } from "../support/env.js";
 import { natsConnection, itAsCaller } from "../support/grpc.js";
 import { eventually } from "../support/http.js";
-import { feedConsumers, mesh, startMesh, type Mesh } from "../support/mesh.js";
+import { mesh, startMesh, type Mesh } from "../support/mesh.js";
 import { MARKER_SCORE, postIdOfMember, timelineMember } from "@fanfare/feed/data-access/post-ids.js";
 import { redisKeys } from "@fanfare/feed/data-access/redis-keys.js";
 
@@ -216,8 +217,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     // A deployment of its own (Redis database 6, its own consumers), so the shared feed fans nothing out into it.
     const env = ownDeployment(6, "roles");
     // Left by an earlier run on a reused machine, they would look like this run's.
-    const jsm = await nats.jetstreamManager();
-    for (const { stream, name } of await feedConsumers(nats, env.FEED_CONSUMER_PREFIX)) await jsm.consumers.delete(stream, name);
+    await forgetFeedConsumers(nats, env.FEED_CONSUMER_PREFIX);
     const reads = await startFeed(loadFeedConfig({ ...env, FEED_ROLE: "reads" }));
     const readsClient = createGrpcClient(feed.FeedServiceClient, `127.0.0.1:${reads.port}`);
     let worker: RunningFeed | undefined;

@@ -2,9 +2,9 @@ import { startFeed, loadFeedConfig, type RunningFeed } from "@fanfare/feed";
 import { startGateway, loadGatewayConfig, type RunningGateway } from "@fanfare/gateway";
 import { startPosts, loadPostsConfig } from "@fanfare/posts";
 import { startSocialGraph, loadSocialGraphConfig } from "@fanfare/social-graph";
-import { connect, type NatsConnection } from "nats";
+import { connect } from "nats";
 import type { RunningPgService } from "@fanfare/runtime/postgres";
-import { STREAMS } from "@fanfare/runtime/events";
+import { forgetFeedConsumers } from "@fanfare/runtime/testing";
 import { databaseEnv, testEnv } from "./env.js";
 
 export interface Mesh {
@@ -95,22 +95,10 @@ export async function startMesh(overrides: MeshOverrides = {}): Promise<Mesh> {
 export async function removeTestConsumers(): Promise<void> {
   const nats = await connect({ servers: testEnv.NATS_URL });
   try {
-    const jsm = await nats.jetstreamManager();
-    for (const { stream, name } of await feedConsumers(nats, testEnv.FEED_CONSUMER_PREFIX)) await jsm.consumers.delete(stream, name);
+    await forgetFeedConsumers(nats, testEnv.FEED_CONSUMER_PREFIX);
   } finally {
     await nats.close();
   }
-}
-
-/** The durable consumers on the feed's streams whose names start with `prefix`. */
-export async function feedConsumers(nats: NatsConnection, prefix: string): Promise<{ stream: string; name: string }[]> {
-  const jsm = await nats.jetstreamManager();
-  const found: { stream: string; name: string }[] = [];
-  for (const stream of [STREAMS.posts.name, STREAMS.graph.name, STREAMS.fanout.name]) {
-    for await (const consumer of jsm.consumers.list(stream))
-      if (consumer.name.startsWith(prefix)) found.push({ stream, name: consumer.name });
-  }
-  return found;
 }
 
 export function startGatewayFor(addresses: { socialGraph: string; posts: string; feed: string }, extraEnv: Record<string, string> = {}) {

@@ -1,0 +1,27 @@
+import type { NatsConnection } from "nats";
+import { fanoutChunkSubject, STREAMS } from "../events/streams.js";
+
+/** The durable consumers on the feed's streams whose names start with `prefix` (one feed deployment's). */
+export async function feedConsumers(nats: NatsConnection, prefix: string): Promise<{ stream: string; name: string }[]> {
+  const jsm = await nats.jetstreamManager();
+  const found: { stream: string; name: string }[] = [];
+  for (const stream of [STREAMS.posts.name, STREAMS.graph.name, STREAMS.fanout.name]) {
+    for await (const consumer of jsm.consumers.list(stream))
+      if (consumer.name.startsWith(prefix)) found.push({ stream, name: consumer.name });
+  }
+  return found;
+}
+
+/**
+ * Forgets a feed deployment's place in the streams: its durable consumers (which outlive their
+ * processes, and meanwhile gather every event other deployments on the same NATS publish) and its
+ * queued celebrity chunks. Its next start reads from the streams' end, as a deployment with an
+ * empty cache should.
+ */
+export async function forgetFeedConsumers(nats: NatsConnection, prefix: string): Promise<void> {
+  const jsm = await nats.jetstreamManager();
+  for (const { stream, name } of await feedConsumers(nats, prefix)) await jsm.consumers.delete(stream, name);
+  await jsm.streams.purge(STREAMS.fanout.name, { filter: fanoutChunkSubject(prefix) }).catch((error: unknown) => {
+    if (!String(error).includes("stream not found")) throw error;
+  });
+}
