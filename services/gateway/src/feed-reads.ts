@@ -1,5 +1,5 @@
 import type { feed } from "@fanfare/contracts";
-import { encodeLsns } from "@fanfare/runtime";
+import { CallBatcher, encodeLsns } from "@fanfare/runtime";
 import { currentRequestContext } from "@fanfare/runtime/observability";
 import { grpcStatusError, type PromiseClient } from "@fanfare/runtime/grpc";
 import type { FeedPagesClient } from "./feed-wire.js";
@@ -10,12 +10,6 @@ import type { FeedPagesClient } from "./feed-wire.js";
  */
 const MAX_BATCH = 64;
 
-interface Pending {
-  page: feed.FeedPageRequest;
-  resolve: (postsJson: Buffer) => void;
-  reject: (error: unknown) => void;
-}
-
 /**
  * Feed reads to the feed service, batched: the reads that arrive in one event-loop turn leave as one
  * GetFeeds call, so gRPC framing, metadata, deadlines and the feed's scheduling are paid per batch
@@ -24,34 +18,26 @@ interface Pending {
  * A page comes back as the JSON text of its posts, ready to send (feed-wire.ts).
  */
 export class FeedReads {
-  private queue: Pending[] = [];
+  private readonly batches: CallBatcher<feed.FeedPageRequest, Buffer>;
 
-  constructor(private readonly feed: PromiseClient<FeedPagesClient>) {}
+  constructor(feed: PromiseClient<FeedPagesClient>) {
+    this.batches = new CallBatcher<feed.FeedPageRequest, Buffer>(
+      async (pages) =>
+        (await feed.getFeeds({ pages })).results.map((result) =>
+          result.statusCode === 0 ? { value: result.json } : { error: grpcStatusError(result.statusCode, result.statusMessage) },
+        ),
+      "turn",
+      MAX_BATCH,
+    );
+  }
 
   /** The page's posts: the bytes of a JSON array of the contract's Post. */
   read(request: feed.GetFeedRequest): Promise<Buffer> {
     const context = currentRequestContext();
-    const page = { ...request, requestId: context?.requestId ?? "", minLsn: context?.minLsn ? encodeLsns(context.minLsn) : "" };
-    return new Promise((resolve, reject) => {
-      this.queue.push({ page, resolve, reject });
-      if (this.queue.length === 1) setImmediate(() => this.flush());
-      else if (this.queue.length >= MAX_BATCH) this.flush();
+    return this.batches.call({
+      ...request,
+      requestId: context?.requestId ?? "",
+      minLsn: context?.minLsn ? encodeLsns(context.minLsn) : "",
     });
-  }
-
-  private flush(): void {
-    const batch = this.queue;
-    if (batch.length === 0) return;
-    this.queue = [];
-    this.feed.getFeeds({ pages: batch.map((item) => item.page) }).then(
-      ({ results }) =>
-        batch.forEach((item, i) => {
-          const result = results[i];
-          if (!result) item.reject(new Error("the feed answered fewer pages than it was asked for"));
-          else if (result.statusCode !== 0) item.reject(grpcStatusError(result.statusCode, result.statusMessage));
-          else item.resolve(result.json);
-        }),
-      (error: unknown) => batch.forEach((item) => item.reject(error)),
-    );
   }
 }

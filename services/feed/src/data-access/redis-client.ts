@@ -209,10 +209,32 @@ export class BatchScript {
     try {
       return (await redis.evalsha(this.sha, keys.length, ...keys, ...args)) as T;
     } catch (error) {
-      if (!(error instanceof Error && error.message.startsWith("NOSCRIPT"))) throw error;
+      if (!isNoScript(error)) throw error;
       return (await redis.eval(this.lua, keys.length, ...keys, ...args)) as T;
     }
   }
+
+  /** The same, strings in the answer left as bytes (binary members). */
+  async runBuffer<T>(redis: FeedRedis, keys: string[], args: (string | number | Buffer)[]): Promise<T> {
+    // ioredis has a Buffer form of every command but declares none for EVALSHA and EVAL; callBuffer,
+    // which it declares, loses its command name under auto-pipelining.
+    const scripting = redis as unknown as BufferScripting;
+    try {
+      return (await scripting.evalshaBuffer(this.sha, keys.length, ...keys, ...args)) as T;
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return (await scripting.evalBuffer(this.lua, keys.length, ...keys, ...args)) as T;
+    }
+  }
+}
+
+interface BufferScripting {
+  evalshaBuffer(sha: string, numberOfKeys: number, ...keysAndArgs: (string | number | Buffer)[]): Promise<unknown>;
+  evalBuffer(lua: string, numberOfKeys: number, ...keysAndArgs: (string | number | Buffer)[]): Promise<unknown>;
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("NOSCRIPT");
 }
 
 /** Closes the client (every node's connection on a cluster). */

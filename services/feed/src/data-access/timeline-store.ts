@@ -1,7 +1,8 @@
+import { CallBatcher, type BatchOutcome } from "@fanfare/runtime";
 import { HISTORY_END, isPostMember, postIdOfMember, timelineMember } from "./post-ids.js";
 import { BatchScript, groupBySlot, scanAll, type FeedRedis } from "./redis-client.js";
 import { keyAround, redisKeys, userIdOfTimelineKey } from "./redis-keys.js";
-import { ADD_SCRIPT, READ_PAGE_SCRIPT, REMOVE_SCRIPT } from "./timeline-scripts.js";
+import { ADD_SCRIPT, READ_PAGES_SCRIPT, REMOVE_SCRIPT } from "./timeline-scripts.js";
 
 /**
  * Posts remembered as pushed per connected user, and for how long after the last push: enough to
@@ -14,6 +15,17 @@ const TIMELINES_PER_SCRIPT = 250;
 
 const ADD = new BatchScript(ADD_SCRIPT);
 const REMOVE = new BatchScript(REMOVE_SCRIPT);
+const READ_PAGES = new BatchScript(READ_PAGES_SCRIPT);
+
+interface PageRead {
+  userId: string;
+  offset: number;
+  limit: number;
+  candidates: string[];
+}
+
+/** READ_PAGES_SCRIPT's answer for one page: size, members, and 1 or 0 per candidate. */
+type PageAnswer = [number, Buffer[], number[]];
 
 export interface TimelinePage {
   /** False when the user has no cached timeline (never read, expired or flushed). */
@@ -33,22 +45,21 @@ export interface TimelineAdd {
   push: boolean;
 }
 
+function timelinePage(read: PageRead, [card, members, following]: PageAnswer): TimelinePage {
+  return {
+    exists: card > 0,
+    size: Math.max(card - 1, 0),
+    postIds: members.filter(isPostMember).map(postIdOfMember),
+    historyEnds: members.at(-1)?.equals(HISTORY_END) ?? false,
+    followed: read.candidates.filter((_, i) => following[i] === 1),
+  };
+}
+
 function addOutcome(result: number): TimelineAdd["outcome"] {
   if (result === -1) return "not-cached";
   if (result === -2) return "not-followed";
   return result > 0 ? "added" : "present";
 }
-
-type TimelineRedis = FeedRedis & {
-  readTimelinePageBuffer(
-    timeline: string,
-    friends: string,
-    first: number,
-    last: number,
-    ttlSeconds: number,
-    ...candidates: string[]
-  ): Promise<[number, Buffer[], number[]]>;
-};
 
 /**
  * `tln:{user}` and `fr:{user}` (and `pushed:{user}`, written with them): each user's cached timeline of
@@ -58,17 +69,16 @@ export class TimelineStore {
   /** ADD_SCRIPT's key templates: the timeline key's, then those of the keys it names from it. */
   private readonly addKeyTemplates: string[];
 
-  private readonly redis: TimelineRedis;
+  /** Page reads made together (the pages of one GetFeeds call) go to Redis as one script per slot. */
+  private readonly pageReads = new CallBatcher<PageRead, TimelinePage>((reads) => this.readPages(reads), "tick");
 
   constructor(
-    redis: FeedRedis,
+    private readonly redis: FeedRedis,
     /** Fan-out adds run here (a connection of their own); everything else on `redis`. */
     private readonly fanOutRedis: FeedRedis,
     private readonly maxItems: number,
     private readonly activeTtlSeconds: number,
   ) {
-    redis.defineCommand("readTimelinePage", { numberOfKeys: 2, lua: READ_PAGE_SCRIPT });
-    this.redis = redis as TimelineRedis;
     const prefix = redis.options.keyPrefix ?? "";
     this.addKeyTemplates = [
       redisKeys.timeline,
@@ -81,28 +91,32 @@ export class TimelineStore {
   }
 
   /**
-   * One page, newest first, and which of `candidates` (the celebrities) the user follows, in one
+   * One page, newest first, and which of `candidates` (the celebrities) the user follows, by a
    * script (a user's keys share a slot); marks the user active (timeline and friends live
    * FEED_ACTIVE_DAYS more). Membership is asked, not the friend set read: decoding hundreds of friend
-   * ids per read was the largest cost of a warm read in profiles. Auto-pipelining sends the scripts
-   * of every read in the same tick in one socket write.
+   * ids per read was the largest cost of a warm read in profiles. The pages asked for in the same
+   * tick are read by one script per slot (all of them, on a single server).
    */
-  async readPage(userId: string, offset: number, limit: number, candidates: string[] = []): Promise<TimelinePage> {
-    const [card, members, following] = await this.redis.readTimelinePageBuffer(
-      redisKeys.timeline(userId),
-      redisKeys.friends(userId),
-      offset,
-      offset + limit - 1,
-      this.activeTtlSeconds,
-      ...candidates,
+  readPage(userId: string, offset: number, limit: number, candidates: string[] = []): Promise<TimelinePage> {
+    return this.pageReads.call({ userId, offset, limit, candidates });
+  }
+
+  private async readPages(reads: PageRead[]): Promise<BatchOutcome<TimelinePage>[]> {
+    const outcomes = new Map<PageRead, BatchOutcome<TimelinePage>>();
+    const groups = groupBySlot(this.redis, reads, (read) => redisKeys.timeline(read.userId), TIMELINES_PER_SCRIPT);
+    await Promise.all(
+      groups.map(async (group) => {
+        try {
+          const keys = group.flatMap((read) => [redisKeys.timeline(read.userId), redisKeys.friends(read.userId)]);
+          const args = group.flatMap((read) => [read.offset, read.offset + read.limit - 1, read.candidates.length, ...read.candidates]);
+          const answers = await READ_PAGES.runBuffer<PageAnswer[]>(this.redis, keys, [this.activeTtlSeconds, ...args]);
+          group.forEach((read, i) => outcomes.set(read, { value: timelinePage(read, answers[i]!) }));
+        } catch (error) {
+          for (const read of group) outcomes.set(read, { error });
+        }
+      }),
     );
-    return {
-      exists: card > 0,
-      size: Math.max(card - 1, 0),
-      postIds: members.filter(isPostMember).map(postIdOfMember),
-      historyEnds: members.at(-1)?.equals(HISTORY_END) ?? false,
-      followed: candidates.filter((_, i) => following[i] === 1),
-    };
+    return reads.map((read) => outcomes.get(read)!);
   }
 
   async exists(userId: string): Promise<boolean> {
