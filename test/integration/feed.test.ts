@@ -241,6 +241,24 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     }
   });
 
+  itAsCaller("FEED_ROLE=reads,events takes post and graph events only; FEED_ROLE=chunks celebrity chunks only", async () => {
+    const env = ownDeployment(6, "duties");
+    await forgetFeedConsumers(nats, env.FEED_CONSUMER_PREFIX);
+    const names = async () =>
+      (await feedConsumers(nats, env.FEED_CONSUMER_PREFIX)).map((consumer) => consumer.name.slice(env.FEED_CONSUMER_PREFIX.length)).sort();
+    const eventsReplica = await startFeed(loadFeedConfig({ ...env, FEED_ROLE: "reads,events" }));
+    let chunksReplica: RunningFeed | undefined;
+    try {
+      expect(await names()).to.deep.equal(["-graph", "-posts"]);
+      chunksReplica = await startFeed(loadFeedConfig({ ...env, FEED_ROLE: "chunks" }));
+      expect(await names()).to.deep.equal(["-fanout", "-graph", "-posts"]);
+    } finally {
+      await Promise.all([eventsReplica.stop(), chunksReplica?.stop()]);
+      await forgetFeedConsumers(nats, env.FEED_CONSUMER_PREFIX);
+    }
+    expect(() => loadFeedConfig({ ...env, FEED_ROLE: "reads,fanout" })).to.throw(/unknown duties fanout/);
+  });
+
   itAsCaller("leaves timelines of users who have not read alone (they are rebuilt when they come back)", async () => {
     const [dormant, author] = [await newUser(), await newUser()];
     await follow(dormant, author);

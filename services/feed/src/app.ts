@@ -72,19 +72,18 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
 
   const celebrityEvents = followCelebrityChanges(nats, celebrities);
   const celebrityRefresh = celebrities.startRefreshing(CELEBRITY_REFRESH_MS);
-  const handlesEvents = config.FEED_ROLE === "all";
-  const consumers = handlesEvents
-    ? await startEventConsumers(fanOut, {
-        nats,
-        prefix: config.FEED_CONSUMER_PREFIX,
-        concurrency: config.FEED_EVENT_CONCURRENCY,
-        fanoutConcurrency: config.FANOUT_CONCURRENCY,
-        fanoutAckWaitMs: config.FANOUT_ACK_WAIT_MS,
-        logger,
-      })
-    : [];
+  const consumers = await startEventConsumers(fanOut, config.FEED_ROLE, {
+    nats,
+    prefix: config.FEED_CONSUMER_PREFIX,
+    concurrency: config.FEED_EVENT_CONCURRENCY,
+    fanoutConcurrency: config.FANOUT_CONCURRENCY,
+    fanoutAckWaitMs: config.FANOUT_ACK_WAIT_MS,
+    logger,
+  });
   const resync =
-    handlesEvents && config.FEED_SYNC_INTERVAL_MS > 0 ? reconciler.start(config.FEED_SYNC_INTERVAL_MS, config.FEED_SYNC_RATE) : undefined;
+    config.FEED_ROLE.events && config.FEED_SYNC_INTERVAL_MS > 0
+      ? reconciler.start(config.FEED_SYNC_INTERVAL_MS, config.FEED_SYNC_RATE)
+      : undefined;
   const grpc = await serveGrpc([feedBinding(reader, progress, new LivePresence(cache), logger)], config, logger);
 
   return {

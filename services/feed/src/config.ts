@@ -2,6 +2,8 @@ import { commonEnv, env, loadConfig } from "@fanfare/runtime";
 import { streamReplicasEnv } from "@fanfare/runtime/events";
 import { z } from "zod";
 
+const FEED_DUTIES = new Set(["all", "reads", "events", "chunks"]);
+
 export const feedEnv = {
   ...commonEnv,
   GRPC_HOST: z.string().default("0.0.0.0"),
@@ -49,11 +51,24 @@ export const feedEnv = {
     .regex(/^[A-Za-z0-9_-]+$/)
     .default("feed"),
   /**
-   * "all": serves reads and handles events (post and graph events, celebrity chunks, the reconciler).
-   * "reads": serves reads only, next to "all" replicas that no reader is routed to: a fan-out then
-   * never shares an event loop with reads, and the OS schedules the two apart (see ARCHITECTURE.md).
+   * What a replica does besides answering the reads it is sent, as a comma list: "events" (post and
+   * graph events, so ordinary fan-out and live pushes, and the reconciler), "chunks" (celebrity
+   * fan-out chunks, a work queue shared by the replicas that take it); "all" is both, "reads" neither
+   * (a replica only readers are routed to). Chunks apart from events let a celebrity's fan-out run at
+   * a lower CPU weight than reads and live pushes (deploy/k8s/base/feed.yaml).
    */
-  FEED_ROLE: z.enum(["all", "reads"]).default("all"),
+  FEED_ROLE: z
+    .string()
+    .default("all")
+    .transform((value, context) => {
+      const duties = value.split(",").map((duty) => duty.trim());
+      const unknown = duties.filter((duty) => !FEED_DUTIES.has(duty));
+      if (unknown.length > 0) {
+        context.addIssue({ code: "custom", message: `unknown duties ${unknown.join(", ")}: use all, reads, events, chunks` });
+        return z.NEVER;
+      }
+      return { events: duties.includes("all") || duties.includes("events"), chunks: duties.includes("all") || duties.includes("chunks") };
+    }),
   /** Events handled at once by one replica. */
   FEED_EVENT_CONCURRENCY: env.positiveInt(16),
   /**

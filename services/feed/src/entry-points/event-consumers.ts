@@ -21,10 +21,15 @@ export interface ConsumerSettings {
 }
 
 /**
- * The feed's durable JetStream consumers: post events, graph events and celebrity fan-out chunks
- * (a work queue shared by every replica), dispatched to fan-out.
+ * The feed's durable JetStream consumers this replica's duties call for: post and graph events
+ * ("events"), celebrity fan-out chunks ("chunks": a work queue shared by the replicas that take
+ * it), dispatched to fan-out.
  */
-export async function startEventConsumers(fanOut: FanOut, settings: ConsumerSettings): Promise<RunningConsumer[]> {
+export async function startEventConsumers(
+  fanOut: FanOut,
+  duties: { events: boolean; chunks: boolean },
+  settings: ConsumerSettings,
+): Promise<RunningConsumer[]> {
   const common = {
     nats: settings.nats,
     concurrency: settings.concurrency,
@@ -33,7 +38,7 @@ export async function startEventConsumers(fanOut: FanOut, settings: ConsumerSett
     maxDeliver: MAX_DELIVER,
     logger: settings.logger,
   };
-  return Promise.all([
+  const eventConsumers = () => [
     startDurableConsumer({
       ...common,
       stream: STREAMS.posts,
@@ -48,6 +53,8 @@ export async function startEventConsumers(fanOut: FanOut, settings: ConsumerSett
       filterSubject: "graph.>",
       handle: (message) => handleGraphEvent(fanOut, message),
     }),
+  ];
+  const chunkConsumer = () =>
     startDurableConsumer({
       ...common,
       stream: STREAMS.fanout,
@@ -61,8 +68,8 @@ export async function startEventConsumers(fanOut: FanOut, settings: ConsumerSett
       pullWhenFree: true,
       handle: (message) =>
         fanOut.deliverChunk(requireChunk(decode(events.FanoutChunk, message)), message.info.redelivered ? "redelivery" : "first"),
-    }),
-  ]);
+    });
+  return Promise.all([...(duties.events ? eventConsumers() : []), ...(duties.chunks ? [chunkConsumer()] : [])]);
 }
 
 /**
