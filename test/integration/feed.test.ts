@@ -241,7 +241,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     }
   });
 
-  itAsCaller("FEED_ROLE=reads,events takes post and graph events only; FEED_ROLE=chunks celebrity chunks only", async () => {
+  itAsCaller("FEED_ROLE=reads,events takes post and graph events only; FEED_ROLE=chunks celebrity plans and chunks only", async () => {
     const env = ownDeployment(6, "duties");
     await forgetFeedConsumers(nats, env.FEED_CONSUMER_PREFIX);
     const names = async () =>
@@ -251,7 +251,7 @@ describe("feed service (Redis timelines fed by JetStream events)", function () {
     try {
       expect(await names()).to.deep.equal(["-graph", "-posts"]);
       chunksReplica = await startFeed(loadFeedConfig({ ...env, FEED_ROLE: "chunks" }));
-      expect(await names()).to.deep.equal(["-fanout", "-graph", "-posts"]);
+      expect(await names()).to.deep.equal(["-fanout", "-fanout-plan", "-graph", "-posts"]);
     } finally {
       await Promise.all([eventsReplica.stop(), chunksReplica?.stop()]);
       await forgetFeedConsumers(nats, env.FEED_CONSUMER_PREFIX);

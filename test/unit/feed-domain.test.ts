@@ -8,7 +8,7 @@ import { FeedReader } from "@fanfare/feed/domain/feed-reader.js";
 import { Reconciler } from "@fanfare/feed/domain/reconciler.js";
 import { TimelineAuditor } from "@fanfare/feed/domain/timeline-audit.js";
 import { TimelineBuilder } from "@fanfare/feed/domain/timeline-builder.js";
-import { FakeChunkQueue, FakeLiveNotifier, FakeProgressLog, FakeFeedCache, FakeTruth, fakeId } from "../support/fakes/feed.js";
+import { FakeFanoutQueue, FakeLiveNotifier, FakeProgressLog, FakeFeedCache, FakeTruth, fakeId } from "../support/fakes/feed.js";
 
 /** A small window, so paging past it and trimming show with a handful of posts. */
 const MAX_ITEMS = 5;
@@ -19,12 +19,12 @@ function feedDomain() {
   const cache = new FakeFeedCache(MAX_ITEMS);
   const truth = new FakeTruth();
   const progress = new FakeProgressLog();
-  const chunks = new FakeChunkQueue();
+  const chunks = new FakeFanoutQueue();
   const live = new FakeLiveNotifier();
   const logger = createLogger("unit", "silent");
   const celebrities = new CelebrityDirectory(truth, logger);
   const builder = new TimelineBuilder(cache, truth, MAX_ITEMS);
-  const fanOut = new FanOut(cache, truth, builder, celebrities, progress, chunks.queue, live, {
+  const fanOut = new FanOut(cache, truth, builder, celebrities, progress, chunks, live, {
     maxItems: MAX_ITEMS,
     chunkSize: CHUNK_SIZE,
     chunkPauseMs: 0,
@@ -147,6 +147,7 @@ describe("feed domain rules (in-memory ports)", () => {
     expect(d.cache.sortedIds(fans[0]!), "not in the timeline yet").to.deep.equal([friendPost.id]);
     expect(await d.feedIds(fans[0]!)).to.deep.equal([news.id, friendPost.id]);
 
+    for (const plan of d.chunks.plans) await d.fanOut.planChunks(plan);
     for (const job of d.chunks.jobs) await d.fanOut.deliverChunk(job, "first");
     expect(d.cache.sortedIds(fans[0]!)).to.deep.equal([news.id, friendPost.id]);
     expect(await d.feedIds(fans[0]!), "merged and fanned out: once").to.deep.equal([news.id, friendPost.id]);
@@ -161,6 +162,11 @@ describe("feed domain rules (in-memory ports)", () => {
     d.celebrities.apply(star, true);
 
     const news = await d.publish(star);
+    expect(d.chunks.plans, "the post is queued to be planned, its followers left unread").to.deep.equal([
+      { postId: news.id, authorUserId: star },
+    ]);
+    expect(d.chunks.jobs).to.deep.equal([]);
+    await d.fanOut.planChunks(d.chunks.plans[0]!);
 
     expect(d.chunks.jobs).to.have.length(Math.ceil(fans.length / CHUNK_SIZE));
     expect(d.chunks.jobs.map((job) => job.chunkIndex)).to.deep.equal([0, 1, 2]);

@@ -16,7 +16,7 @@ import { TimelineAuditor } from "./domain/timeline-audit.js";
 import { TimelineBuilder } from "./domain/timeline-builder.js";
 import { followCelebrityChanges, startEventConsumers } from "./entry-points/event-consumers.js";
 import { feedBinding } from "./entry-points/grpc-handlers.js";
-import { jetStreamChunkQueue } from "./outbound/chunk-queue.js";
+import { jetStreamFanoutQueue } from "./outbound/chunk-queue.js";
 import { natsLiveNotifier } from "./outbound/live-notifier.js";
 import { SourceOfTruth } from "./outbound/source-of-truth.js";
 
@@ -59,7 +59,7 @@ export async function startFeed(config: FeedConfig): Promise<RunningFeed> {
     builder,
     celebrities,
     progress,
-    jetStreamChunkQueue(nats, config.FEED_CONSUMER_PREFIX),
+    jetStreamFanoutQueue(nats, config.FEED_CONSUMER_PREFIX),
     natsLiveNotifier(nats),
     {
       maxItems: config.FEED_MAX_ITEMS,

@@ -8,7 +8,7 @@ import type { CachedBody, CachedPost } from "@fanfare/feed/data-access/post-cach
 import type { ClaimMode, ClaimOutcome, CommitOutcome } from "@fanfare/feed/data-access/rebuild-locks.js";
 import type { TimelineAdd, TimelinePage } from "@fanfare/feed/data-access/timeline-store.js";
 import type { FanoutProgress } from "@fanfare/feed/data-access/fanout-progress.js";
-import type { FanoutProgressLog, FeedCache, LiveNotifier, Truth } from "@fanfare/feed/domain/ports.js";
+import type { FanoutProgressLog, FanoutQueue, FeedCache, LiveNotifier, Truth } from "@fanfare/feed/domain/ports.js";
 
 type Post = posts.Post;
 
@@ -300,13 +300,18 @@ export class FakeProgressLog implements FanoutProgressLog {
   }
 }
 
-/** The work queue: chunks queued, in order, for the test to hand to workers. */
-export class FakeChunkQueue {
+/** The work queue: plans and chunks queued, in order, for the test to hand to workers. */
+export class FakeFanoutQueue implements FanoutQueue {
+  readonly plans: events.FanoutPlan[] = [];
   readonly jobs: events.FanoutChunk[] = [];
-  readonly queue = (job: events.FanoutChunk): Promise<void> => {
+  plan(job: events.FanoutPlan): Promise<void> {
+    this.plans.push(job);
+    return Promise.resolve();
+  }
+  chunk(job: events.FanoutChunk): Promise<void> {
     this.jobs.push(job);
     return Promise.resolve();
-  };
+  }
 }
 
 /** Live pushes, recorded. */

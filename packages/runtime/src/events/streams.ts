@@ -32,6 +32,11 @@ export function fanoutChunkSubject(consumerPrefix: string): string {
   return `fanout.chunk.${consumerPrefix}`;
 }
 
+/** The deployment's subject of celebrity posts waiting to be planned into chunks. */
+export function fanoutPlanSubject(consumerPrefix: string): string {
+  return `fanout.plan.${consumerPrefix}`;
+}
+
 /** How long JetStream remembers a Nats-Msg-Id: covers a relay republishing after a crash or an outage. */
 export const DUPLICATE_WINDOW_MS = 10 * 60_000;
 

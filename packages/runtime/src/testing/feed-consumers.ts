@@ -1,5 +1,5 @@
 import type { NatsConnection } from "nats";
-import { fanoutChunkSubject, STREAMS } from "../events/streams.js";
+import { fanoutChunkSubject, fanoutPlanSubject, STREAMS } from "../events/streams.js";
 
 /** The durable consumers on the feed's streams whose names start with `prefix` (one feed deployment's). */
 export async function feedConsumers(nats: NatsConnection, prefix: string): Promise<{ stream: string; name: string }[]> {
@@ -15,13 +15,14 @@ export async function feedConsumers(nats: NatsConnection, prefix: string): Promi
 /**
  * Forgets a feed deployment's place in the streams: its durable consumers (which outlive their
  * processes, and meanwhile gather every event other deployments on the same NATS publish) and its
- * queued celebrity chunks. Its next start reads from the streams' end, as a deployment with an
+ * queued celebrity plans and chunks. Its next start reads from the streams' end, as a deployment with an
  * empty cache should.
  */
 export async function forgetFeedConsumers(nats: NatsConnection, prefix: string): Promise<void> {
   const jsm = await nats.jetstreamManager();
   for (const { stream, name } of await feedConsumers(nats, prefix)) await jsm.consumers.delete(stream, name);
-  await jsm.streams.purge(STREAMS.fanout.name, { filter: fanoutChunkSubject(prefix) }).catch((error: unknown) => {
-    if (!String(error).includes("stream not found")) throw error;
-  });
+  for (const subject of [fanoutChunkSubject(prefix), fanoutPlanSubject(prefix)])
+    await jsm.streams.purge(STREAMS.fanout.name, { filter: subject }).catch((error: unknown) => {
+      if (!String(error).includes("stream not found")) throw error;
+    });
 }

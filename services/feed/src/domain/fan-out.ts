@@ -2,7 +2,7 @@ import type { events, posts } from "@fanfare/contracts";
 import { unpackUuids, uuidFromBytes, UUID_BYTES } from "@fanfare/runtime";
 import type { CelebrityDirectory } from "./celebrity-directory.js";
 import { celebrityFanoutDuration, chunksLanded, chunksPublished, deliveryLatency, livePushes, timelineWrites } from "./feed-metrics.js";
-import type { ChunkQueue, FanoutProgressLog, FeedCache, LiveNotifier, Truth } from "./ports.js";
+import type { FanoutProgressLog, FanoutQueue, FeedCache, LiveNotifier, Truth } from "./ports.js";
 import type { TimelineBuilder } from "./timeline-builder.js";
 
 /** Followers per page read from social-graph (direct fan-out). */
@@ -36,14 +36,15 @@ export class FanOut {
     private readonly builder: TimelineBuilder,
     private readonly celebrities: CelebrityDirectory,
     private readonly progress: FanoutProgressLog,
-    private readonly queueChunk: ChunkQueue,
+    private readonly queue: FanoutQueue,
     private readonly live: LiveNotifier,
     private readonly settings: FanOutSettings,
   ) {}
 
   /**
    * Fan-out on write. An ordinary author's post goes into every follower's cached timeline now; a
-   * celebrity's is queued in chunks (the "Lady Gaga" path) and merged into fans' reads meanwhile.
+   * celebrity's is queued to be planned into chunks (the "Lady Gaga" path) and merged into fans'
+   * reads meanwhile.
    */
   async postCreated(event: events.PostCreated): Promise<void> {
     const post = toPost(event);
@@ -53,7 +54,7 @@ export class FanOut {
     firstPage?.catch(() => undefined); // awaited below; not an unhandled rejection if the put fails first
     const [alive] = await this.cache.posts.put([post]);
     if (!alive) return; // Deleted before its creation was handled: nobody is to see it.
-    if (!firstPage) return this.planChunks(post);
+    if (!firstPage) return this.queuePlan(post);
     const landed: string[] = [];
     await this.forEachFollowerPage(
       event.authorUserId,
@@ -124,22 +125,29 @@ export class FanOut {
   }
 
   /**
-   * Splits a celebrity's followers into chunks of FANOUT_CHUNK_SIZE and queues one job per chunk,
-   * carrying its followers' ids: the list is read once here (a few calls of 100K packed ids), and
-   * workers only write. The post joins the celebrity's recent list first, so fans see it through
-   * the read-time merge before their chunk lands.
+   * The post joins the celebrity's recent list first, so fans see it through the read-time merge at
+   * once; reading its followers is left to the replicas that write chunks (planChunks).
    */
-  private async planChunks(post: posts.Post): Promise<void> {
+  private async queuePlan(post: posts.Post): Promise<void> {
     await this.cache.celebrityPosts.add(post.authorUserId, post.id);
     await this.progress.started(post.id);
+    await this.queue.plan({ postId: post.id, authorUserId: post.authorUserId });
+  }
+
+  /**
+   * Splits a celebrity's followers into chunks of FANOUT_CHUNK_SIZE and queues one job per chunk,
+   * carrying its followers' ids: the list is read once here (a few calls of 100K packed ids), and
+   * workers only write. A plan handled twice queues the same chunks (their msgIDs repeat).
+   */
+  async planChunks(job: events.FanoutPlan): Promise<void> {
     let chunkIndex = 0;
     let after = "";
     for (let done = false; !done;) {
-      const page = await this.source.followerChunks(post.authorUserId, after, this.settings.chunkSize);
+      const page = await this.source.followerChunks(job.authorUserId, after, this.settings.chunkSize);
       const first = chunkIndex;
       await Promise.all(
         page.chunks.map((followerIds, i) =>
-          this.queueChunk({ postId: post.id, authorUserId: post.authorUserId, chunkIndex: first + i, followerIds }),
+          this.queue.chunk({ postId: job.postId, authorUserId: job.authorUserId, chunkIndex: first + i, followerIds }),
         ),
       );
       chunksPublished.inc(page.chunks.length);
@@ -148,7 +156,7 @@ export class FanOut {
       if (last) after = uuidFromBytes(last, last.length - UUID_BYTES);
       done = page.done || !last;
     }
-    await this.progress.planned(post.id, chunkIndex);
+    await this.progress.planned(job.postId, chunkIndex);
   }
 
   /**

@@ -60,5 +60,8 @@ export interface LiveNotifier {
   postLanded(userIds: string[], post: posts.Post): void;
 }
 
-/** Queues one chunk of a celebrity fan-out on the work queue (idempotent per post and chunk). */
-export type ChunkQueue = (job: events.FanoutChunk) => Promise<void>;
+/** The celebrity fan-out's work queue: posts to plan, then their chunks (idempotent per post, and per post and chunk). */
+export interface FanoutQueue {
+  plan(job: events.FanoutPlan): Promise<void>;
+  chunk(job: events.FanoutChunk): Promise<void>;
+}

@@ -2,7 +2,15 @@ import type { JsMsg, NatsConnection } from "nats";
 import { events } from "@fanfare/contracts";
 import { isUuid, UUID_BYTES } from "@fanfare/runtime";
 import type { Logger } from "@fanfare/runtime/observability";
-import { fanoutChunkSubject, PoisonMessage, type RunningConsumer, startDurableConsumer, STREAMS, SUBJECTS } from "@fanfare/runtime/events";
+import {
+  fanoutChunkSubject,
+  fanoutPlanSubject,
+  PoisonMessage,
+  type RunningConsumer,
+  startDurableConsumer,
+  STREAMS,
+  SUBJECTS,
+} from "@fanfare/runtime/events";
 import type { CelebrityDirectory } from "../domain/celebrity-directory.js";
 import type { FanOut } from "../domain/fan-out.js";
 
@@ -22,8 +30,8 @@ export interface ConsumerSettings {
 
 /**
  * The feed's durable JetStream consumers this replica's duties call for: post and graph events
- * ("events"), celebrity fan-out chunks ("chunks": a work queue shared by the replicas that take
- * it), dispatched to fan-out.
+ * ("events"), celebrity fan-out plans and chunks ("chunks": work queues shared by the replicas that
+ * take them), dispatched to fan-out.
  */
 export async function startEventConsumers(
   fanOut: FanOut,
@@ -54,6 +62,18 @@ export async function startEventConsumers(
       handle: (message) => handleGraphEvent(fanOut, message),
     }),
   ];
+  const planConsumer = () =>
+    startDurableConsumer({
+      ...common,
+      stream: STREAMS.fanout,
+      durable: `${settings.prefix}-fanout-plan`,
+      filterSubject: fanoutPlanSubject(settings.prefix),
+      concurrency: 1,
+      maxAckPending: 1,
+      ackWaitMs: settings.fanoutAckWaitMs,
+      pullWhenFree: true,
+      handle: (message) => fanOut.planChunks(requirePlan(decode(events.FanoutPlan, message))),
+    });
   const chunkConsumer = () =>
     startDurableConsumer({
       ...common,
@@ -69,7 +89,7 @@ export async function startEventConsumers(
       handle: (message) =>
         fanOut.deliverChunk(requireChunk(decode(events.FanoutChunk, message)), message.info.redelivered ? "redelivery" : "first"),
     });
-  return Promise.all([...(duties.events ? eventConsumers() : []), ...(duties.chunks ? [chunkConsumer()] : [])]);
+  return Promise.all([...(duties.events ? eventConsumers() : []), ...(duties.chunks ? [planConsumer(), chunkConsumer()] : [])]);
 }
 
 /**
@@ -92,6 +112,10 @@ export function followCelebrityChanges(nats: NatsConnection, directory: Celebrit
 }
 
 /** A job names its followers as whole 16-byte ids; one without any (queued by a version that sent ranges) is poison. */
+function requirePlan(job: events.FanoutPlan): events.FanoutPlan {
+  return requireIds(job, job.postId, job.authorUserId);
+}
+
 function requireChunk(job: events.FanoutChunk): events.FanoutChunk {
   requireIds(job, job.postId, job.authorUserId);
   if (job.followerIds.length === 0 || job.followerIds.length % UUID_BYTES !== 0)

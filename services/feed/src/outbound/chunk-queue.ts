@@ -1,16 +1,25 @@
 import type { NatsConnection } from "nats";
 import { events } from "@fanfare/contracts";
-import { duringElections, fanoutChunkSubject } from "@fanfare/runtime/events";
+import { duringElections, fanoutChunkSubject, fanoutPlanSubject } from "@fanfare/runtime/events";
+import type { FanoutQueue } from "../domain/ports.js";
 
-/** Queues chunks on this deployment's subject of the FANOUT work queue; the msgID makes re-planning harmless. */
-export function jetStreamChunkQueue(nats: NatsConnection, prefix: string): (job: events.FanoutChunk) => Promise<void> {
+/**
+ * Queues plans and chunks on this deployment's subjects of the FANOUT work queue; the msgIDs make
+ * queueing again (a redelivered event, a re-planned post) harmless.
+ */
+export function jetStreamFanoutQueue(nats: NatsConnection, prefix: string): FanoutQueue {
   const js = nats.jetstream();
-  const subject = fanoutChunkSubject(prefix);
-  return async (job) => {
-    // De-duplication is per stream, across subjects: the msgID names the deployment too.
-    // A stream leader election refuses publishes for a few seconds; the msgID makes a retry harmless.
-    await duringElections(() =>
-      js.publish(subject, events.FanoutChunk.encode(job).finish(), { msgID: `${prefix}:${job.postId}:${job.chunkIndex}` }),
-    );
+  // De-duplication is per stream, across subjects: the msgID names the deployment too.
+  // A stream leader election refuses publishes for a few seconds; the msgID makes a retry harmless.
+  const publish = (subject: string, data: Uint8Array, msgID: string) => duringElections(() => js.publish(subject, data, { msgID }));
+  return {
+    plan: async (job) =>
+      void (await publish(fanoutPlanSubject(prefix), events.FanoutPlan.encode(job).finish(), `${prefix}:${job.postId}:plan`)),
+    chunk: async (job) =>
+      void (await publish(
+        fanoutChunkSubject(prefix),
+        events.FanoutChunk.encode(job).finish(),
+        `${prefix}:${job.postId}:${job.chunkIndex}`,
+      )),
   };
 }
