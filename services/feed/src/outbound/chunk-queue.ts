@@ -1,13 +1,15 @@
 import type { NatsConnection } from "nats";
 import { events } from "@fanfare/contracts";
 import { duringElections, fanoutChunkSubject, fanoutPlanSubject } from "@fanfare/runtime/events";
-import type { FanoutQueue } from "../domain/ports.js";
 
 /**
  * Queues plans and chunks on this deployment's subjects of the FANOUT work queue; the msgIDs make
  * queueing again (a redelivered event, a re-planned post) harmless.
  */
-export function jetStreamFanoutQueue(nats: NatsConnection, prefix: string): FanoutQueue {
+export function jetStreamFanoutQueue(
+  nats: NatsConnection,
+  prefix: string,
+): { plan(job: events.FanoutPlan): Promise<void>; chunk(job: events.FanoutChunk): Promise<void> } {
   const js = nats.jetstream();
   // De-duplication is per stream, across subjects: the msgID names the deployment too.
   // A stream leader election refuses publishes for a few seconds; the msgID makes a retry harmless.
