@@ -94,7 +94,7 @@ async function createOrUpdateStream(jsm: JetStreamManager, spec: StreamSpec, rep
     await jsm.streams.info(spec.name);
     await jsm.streams.update(spec.name, config);
   } catch (error) {
-    if (!isNotFound(error)) throw error;
+    if (!isStreamNotFound(error)) throw error;
     await jsm.streams.add(config).catch(async (addError: unknown) => {
       // Another process created it between our look and our add, or a server that was not current
       // during an election answered "not found": look again; if it is still not there, retry later.
@@ -106,7 +106,8 @@ async function createOrUpdateStream(jsm: JetStreamManager, spec: StreamSpec, rep
   }
 }
 
-function isNotFound(error: unknown): boolean {
+/** JetStream's answer for a stream that does not exist (yet: streams are made by the first service to start). */
+export function isStreamNotFound(error: unknown): boolean {
   return error instanceof Error && /stream not found/i.test(error.message);
 }
 
