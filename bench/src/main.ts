@@ -236,9 +236,9 @@ ${follows.map((x) => `| ${x.follows} | ${x.push.rps.toFixed(0)} | ${x.push.p99.t
 
 ### Celebrity delivery and Redis memory by audience
 
-| followers | delivery s | timeline inserts/s | Redis bytes per cached fan (empty timeline + 1-friend set) |
-|---|---|---|---|
-${celebrities.map((x) => `| ${x.fans} | ${med(x.runs.map((run) => run.durationMs / 1000)).toFixed(2)} | ${med(x.runs.map((run) => run.insertsPerSecond)).toFixed(0)} | ${x.memoryPerFan.toFixed(0)} |`).join("\n")}
+| followers | delivery s | timeline inserts/s | Redis CPU µs per insert | Redis bytes per cached fan (empty timeline + 1-friend set) |
+|---|---|---|---|---|
+${celebrities.map((x) => `| ${x.fans} | ${med(x.runs.map((run) => run.durationMs / 1000)).toFixed(2)} | ${med(x.runs.map((run) => run.insertsPerSecond)).toFixed(0)} | ${med(x.runs.map((run) => run.redis.usPerInsert)).toFixed(2)} | ${x.memoryPerFan.toFixed(0)} |`).join("\n")}
 
 ![celebrity delivery by followers](bench/results/celebrity-growth.svg)
 
@@ -438,6 +438,19 @@ p50 **${percentile(r.ordinary.latencies, 0.5).toFixed(1)} ms**, p99 **${percenti
     runs.map((x) => x.during.rps),
     0,
   )} req/s -> **${fmt(p99Ratios, 2)}x** idle p99 (each post against the idle reads just before it)
+- Redis, the fan-out's shared resource: busy ${fmt(
+    runs.map((x) => 100 * x.redis.busy),
+    0,
+  )}% of a core over the delivery; CPU per timeline insert **${fmt(
+    runs.map((x) => x.redis.usPerInsert),
+    2,
+  )} µs** (the reads' share, measured idle just before, taken out) against ${fmt(
+    runs.map((x) => x.redis.usPerZadd),
+    2,
+  )} µs per redis-benchmark ZADD, so with Redis doing nothing else inserts could reach at most **${fmt(
+    runs.map((x) => (100 * x.redis.usPerZadd) / x.redis.usPerInsert),
+    0,
+  )}%** of the ZADD rate: an insert is its checks (cached? author still followed? rebuild under way? follower connected?) and the ZADD, four key lookups in a keyspace of millions against the benchmark's one hot key
 
 ![celebrity fan-out progress](bench/results/celebrity-progress.svg)
 ${clusterSection(r)}

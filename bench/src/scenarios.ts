@@ -345,7 +345,7 @@ export async function celebrityFanOut(ctx: BenchContext, fans: number, reader: s
     // The star posts `repeats` times to the same fans: every figure gets its min/median/max.
     const runs: CelebrityRun[] = [];
     for (let i = 0; i < ctx.repeats; i++)
-      runs.push(await celebrityPost(ctx, { star, fans, token, feedClient, postsClient, text: `Hello, little monsters #${i + 1}` }));
+      runs.push(await celebrityPost(ctx, { star, fans, token, feedClient, postsClient, redis, text: `Hello, little monsters #${i + 1}` }));
     return { fans, setupSeconds, memoryPerFan, runs };
   } finally {
     feedClient.close();
@@ -368,6 +368,12 @@ export interface CelebrityRun {
   idle: LoadResult;
   during: LoadResult;
   progress: { t: number; written: number }[];
+  /**
+   * Where the fan-out's bound lies: Redis's CPU over the delivery as a share of one core, its CPU per
+   * timeline insert (the reads' share taken out: their Redis CPU per read measured idle just before,
+   * times the reads made during the delivery), and per command of the redis-benchmark run.
+   */
+  redis: { busy: number; usPerInsert: number; usPerZadd: number };
 }
 
 /**
@@ -383,6 +389,7 @@ async function celebrityPost(
     text: string;
     feedClient: PromiseClient<feed.FeedServiceClient>;
     postsClient: PromiseClient<postsContracts.PostsServiceClient>;
+    redis: FeedRedis;
   },
 ): Promise<CelebrityRun> {
   const readLoad = () =>
@@ -392,7 +399,10 @@ async function celebrityPost(
       seconds: ctx.seconds,
       headers: { authorization: `Bearer ${run.token}` },
     });
+  const idleCpu = await redisCpuSeconds(run.redis);
   const idle = await readLoad();
+  const redisCpuPerRead = ((await redisCpuSeconds(run.redis)) - idleCpu) / (idle.rps * ctx.seconds);
+  const deliveryCpu = await redisCpuSeconds(run.redis);
   const started = performance.now();
   const { post } = await run.postsClient.createPost({ authorUserId: run.star, text: run.text });
   const progress: { t: number; written: number }[] = [];
@@ -404,9 +414,34 @@ async function celebrityPost(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const durationMs = performance.now() - started;
+  const deliveryCpuSeconds = (await redisCpuSeconds(run.redis)) - deliveryCpu;
   const duringReads = await during;
+  const readsInDelivery = duringReads.rps * Math.min(ctx.seconds, durationMs / 1000);
+  const zaddCpu = await redisCpuSeconds(run.redis);
   const zaddRate = await redisBenchmarkZadd(ctx.redisClusterNodes[0] ?? ctx.redisUrl, ctx.redisClusterNodes.length > 0);
-  return { durationMs, insertsPerSecond: run.fans / (durationMs / 1000), zaddRate, idle, during: duringReads, progress };
+  const zaddCpuSeconds = (await redisCpuSeconds(run.redis)) - zaddCpu;
+  return {
+    durationMs,
+    insertsPerSecond: run.fans / (durationMs / 1000),
+    zaddRate,
+    idle,
+    during: duringReads,
+    progress,
+    redis: {
+      busy: deliveryCpuSeconds / (durationMs / 1000),
+      usPerInsert: (1e6 * (deliveryCpuSeconds - redisCpuPerRead * readsInDelivery)) / run.fans,
+      usPerZadd: (1e6 * zaddCpuSeconds) / ZADD_BENCHMARK_COMMANDS,
+    },
+  };
+}
+
+/** CPU seconds Redis has used (user + system), summed over every master. */
+async function redisCpuSeconds(redis: FeedRedis): Promise<number> {
+  const infos = await Promise.all(everyMaster(redis).map((server) => server.info("cpu")));
+  return infos.reduce(
+    (sum, info) => sum + Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? 0) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? 0),
+    0,
+  );
 }
 
 /**
@@ -432,6 +467,9 @@ async function settle(leader: pg.Client, replicaUrl: string): Promise<void> {
   }
 }
 
+/** Commands of one redis-benchmark ZADD run: enough for a steady rate, a second or two. */
+const ZADD_BENCHMARK_COMMANDS = 200_000;
+
 /**
  * redis-benchmark's pipelined ZADD (-P 16) against the same Redis: the ceiling for timeline inserts.
  * On a cluster (`--cluster`) it spreads the keys over every master, as fan-out does.
@@ -445,7 +483,7 @@ async function redisBenchmarkZadd(server: string, cluster: boolean): Promise<num
     url.port || "6379",
     ...(cluster ? ["--cluster"] : []),
     "-n",
-    "200000",
+    String(ZADD_BENCHMARK_COMMANDS),
     "-P",
     "16",
     "-r",

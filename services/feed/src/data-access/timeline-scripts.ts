@@ -56,6 +56,8 @@ local tlHead, tlTail = ARGV[5], ARGV[6]
 local frHead, frTail, lockHead, lockTail, pendHead, pendTail = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12]
 local liveHead, liveTail, pushedHead, pushedTail = ARGV[13], ARGV[14], ARGV[15], ARGV[16]
 local FIRST_MEMBER = 17
+-- The score as a string: Redis formats a Lua number with printf on every call (2% of a fan's Redis time in a profile).
+local POST_SCORE = '0'
 local idFrom, idTo = #tlHead + 1, -(#tlTail + 1)
 local users, flagKeys = {}, {}
 for k = 1, #KEYS do
@@ -81,14 +83,14 @@ for k = 1, #KEYS do
     result = -2
   else
     result = 0
-    for i = FIRST_MEMBER, #ARGV do result = result + redis.call('ZADD', timeline, 'NX', 0, ARGV[i]) end
+    for i = FIRST_MEMBER, #ARGV do result = result + redis.call('ZADD', timeline, 'NX', POST_SCORE, ARGV[i]) end
     trimExcess(timeline, size + result - 1 - maxItems)
   end
   results[k] = result
   local fresh = 0
   if flags[2 * k] then
     local pushed = pushedHead .. user .. pushedTail
-    for i = FIRST_MEMBER, #ARGV do fresh = fresh + redis.call('ZADD', pushed, 'NX', 0, ARGV[i]) end
+    for i = FIRST_MEMBER, #ARGV do fresh = fresh + redis.call('ZADD', pushed, 'NX', POST_SCORE, ARGV[i]) end
     redis.call('ZREMRANGEBYRANK', pushed, pushedKept, -1)
     redis.call('PEXPIRE', pushed, pushedTtl)
   end
