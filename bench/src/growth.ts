@@ -2,9 +2,12 @@
 // a reader follows (push against pull), live push latency under read load, and the truth audit of
 // every timeline the run left behind.
 import { randomUUID } from "node:crypto";
+import { connect, type NatsConnection } from "nats";
 import pg from "pg";
 import WebSocket from "ws";
+import { events } from "@fanfare/contracts";
 import { loadFeedConfig, openFeedAudit, type AuditReport } from "@fanfare/feed";
+import { liveFeedSubject, SUBJECTS } from "@fanfare/runtime/events";
 import { httpLoad, callLoad, type LoadResult } from "./load.js";
 import { login, pullRival, type BenchContext } from "./scenarios.js";
 import { percentile } from "./stats.js";
@@ -81,7 +84,16 @@ export interface LivePushes {
   p99: number;
   max: number;
   readLoad: LoadResult;
+  /** Where a push's time goes: ms from the POST's start to each step, as p50 and p99 over the posts. */
+  stages: Record<PushStage, { p50: number; p99: number }>;
 }
+
+/**
+ * The steps of one post's push, as seen from outside: POST answered, posts.created on NATS (the
+ * outbox relay published it), feed.live.<follower> on NATS (the feed delivered it), the socket's push.
+ */
+export type PushStage = "answered" | "event" | "published" | "pushed";
+export const PUSH_STAGES: PushStage[] = ["answered", "event", "published", "pushed"];
 
 /**
  * Post created -> WebSocket push: LIVE_FOLLOWERS followers keep /post/feed/posted open while their
@@ -98,6 +110,15 @@ export async function livePushLatency(ctx: BenchContext, loadReader: string): Pr
     });
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
+  // Each post's steps, timed at the first follower; the POST's answer is the last to name the post,
+  // so steps seen before it are held by post id until then.
+  const stepsAt = new Map<string, Partial<Record<PushStage, number>>>();
+  const seeStep = (postId: string, stage: PushStage) => {
+    const steps = stepsAt.get(postId) ?? {};
+    steps[stage] ??= performance.now();
+    stepsAt.set(postId, steps);
+  };
+  const nats = await watchPushSteps(ctx, followers[0]!.id, seeStep);
   const sockets = await Promise.all(
     followers.map(
       (follower) =>
@@ -109,6 +130,7 @@ export async function livePushLatency(ctx: BenchContext, loadReader: string): Pr
             const { postId } = JSON.parse((data as Buffer).toString("utf8")) as { postId: string };
             const sent = sentAt.get(postId);
             if (sent !== undefined) latencies.push(performance.now() - sent);
+            if (follower === followers[0]) seeStep(postId, "pushed");
           });
           socket.once("open", () => resolve(socket));
           socket.once("error", reject);
@@ -124,6 +146,7 @@ export async function livePushLatency(ctx: BenchContext, loadReader: string): Pr
       headers: { authorization: `Bearer ${loadToken}` },
       offThread: true,
     });
+    const postStarts = new Map<string, number>();
     const deadline = performance.now() + ctx.seconds * 1000 - 500;
     let posts = 0;
     while (performance.now() < deadline) {
@@ -133,7 +156,10 @@ export async function livePushLatency(ctx: BenchContext, loadReader: string): Pr
         headers: { authorization: `Bearer ${author.token}`, "content-type": "application/json" },
         body: JSON.stringify({ text: `live ${posts}` }),
       });
-      sentAt.set((await response.json()) as string, started);
+      const postId = (await response.json()) as string;
+      sentAt.set(postId, started);
+      seeStep(postId, "answered");
+      postStarts.set(postId, started);
       posts++;
       await new Promise((resolve) => setTimeout(resolve, LIVE_POST_INTERVAL_MS));
     }
@@ -147,10 +173,41 @@ export async function livePushLatency(ctx: BenchContext, loadReader: string): Pr
       p99: percentile(latencies, 0.99),
       max: Math.max(...latencies),
       readLoad: load,
+      stages: stageTimes(postStarts, stepsAt),
     };
   } finally {
     for (const socket of sockets) socket.close();
+    await nats.close();
   }
+}
+
+/** Plain NATS subscriptions (JetStream publishes are ordinary messages too) to a post's steps between its commit and the push. */
+async function watchPushSteps(
+  ctx: BenchContext,
+  follower: string,
+  seeStep: (postId: string, stage: PushStage) => void,
+): Promise<NatsConnection> {
+  const nats = await connect({ servers: ctx.natsUrl.split(",") });
+  nats.subscribe(SUBJECTS.postCreated, { callback: (_error, message) => seeStep(events.PostCreated.decode(message.data).postId, "event") });
+  nats.subscribe(liveFeedSubject(follower), {
+    callback: (_error, message) => seeStep(message.json<{ postId: string }>().postId, "published"),
+  });
+  await nats.flush();
+  return nats;
+}
+
+function stageTimes(
+  starts: Map<string, number>,
+  stepsAt: Map<string, Partial<Record<PushStage, number>>>,
+): Record<PushStage, { p50: number; p99: number }> {
+  const since = (stage: PushStage) =>
+    [...starts].flatMap(([postId, started]) => {
+      const at = stepsAt.get(postId)?.[stage];
+      return at === undefined ? [] : [at - started];
+    });
+  return Object.fromEntries(
+    PUSH_STAGES.map((stage) => [stage, { p50: percentile(since(stage), 0.5), p99: percentile(since(stage), 0.99) }]),
+  ) as Record<PushStage, { p50: number; p99: number }>;
 }
 
 async function registerAndLogin(ctx: BenchContext): Promise<{ id: string; token: string }> {
