@@ -401,8 +401,8 @@ async function celebrityPost(
     });
   const idleCpu = await redisCpuSeconds(run.redis);
   const idle = await readLoad();
-  const redisCpuPerRead = ((await redisCpuSeconds(run.redis)) - idleCpu) / (idle.rps * ctx.seconds);
   const deliveryCpu = await redisCpuSeconds(run.redis);
+  const redisCpuPerRead = (deliveryCpu - idleCpu) / (idle.rps * ctx.seconds);
   const started = performance.now();
   const { post } = await run.postsClient.createPost({ authorUserId: run.star, text: run.text });
   const progress: { t: number; written: number }[] = [];
